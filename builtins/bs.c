@@ -1,0 +1,122 @@
+/* bs: shared bash-side helpers of the bashsock builtins. */
+#include "bs.h"
+#include "parse.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+const char *
+bs_ns(void)
+{
+	const char *ns = get_string_value("BASHSOCK_NS");
+
+	return (ns == NULL || *ns == '\0') ? "default" : ns;
+}
+
+int
+bs_var_ok(const char *name)
+{
+	if (legal_identifier(name) || valid_array_reference(name, 0))
+		return 0;
+	return -1;
+}
+
+int
+bs_setvar(const char *name, const char *value)
+{
+	SHELL_VAR *v = builtin_bind_variable((char *)name, (char *)value, 0);
+
+	if (v == NULL || readonly_p(v) || noassign_p(v))
+		return -1;
+	return 0;
+}
+
+int
+bs_emit(const char *var, const char *buf, size_t n)
+{
+	char *s, *d;
+	size_t i;
+	int rc;
+
+	if (var == NULL) {
+		if (n > 0 && fwrite(buf, 1, n, stdout) != n)
+			return sh_chkwrite(EXECUTION_FAILURE);
+		return sh_chkwrite(EXECUTION_SUCCESS);
+	}
+	/* A shell variable cannot hold NUL: drop them, as bash's read does. */
+	if ((s = malloc(n + 1)) == NULL) {
+		builtin_error("%s: out of memory", var);
+		return EXECUTION_FAILURE;
+	}
+	for (i = 0, d = s; i < n; i++)
+		if (buf[i] != '\0')
+			*d++ = buf[i];
+	*d = '\0';
+	rc = bs_setvar(var, s) == 0 ? EXECUTION_SUCCESS : EXECUTION_FAILURE;
+	free(s);
+	return rc;
+}
+
+int
+bs_secs(const char *s, int opt, int64_t *ns)
+{
+	if (parse_secs(s, ns) == -1) {
+		builtin_error("-%c: %s: invalid number of seconds", opt, s);
+		return -1;
+	}
+	return 0;
+}
+
+void
+bs_check_signals(void)
+{
+	CHECK_TERMSIG;
+	check_signals_and_traps();
+}
+
+int64_t
+bs_left(int64_t deadline)
+{
+	int64_t left = deadline - helper_now();
+
+	return left > 0 ? left : 0;
+}
+
+pid_t
+bs_spawn(helper_fn fn, void *arg, const char *procname, const char *subject,
+    struct helper_report *rep, int *status)
+{
+	pid_t pid;
+	int fd;
+
+	if ((pid = helper_spawn(fn, arg, procname, &fd)) == -1) {
+		builtin_error("%s: cannot start helper: %s", subject,
+		    strerror(errno));
+		*status = EXECUTION_FAILURE;
+		return -1;
+	}
+	while (helper_report_read(fd, rep) == -1) {
+		if (errno == EINTR) {
+			if (interrupt_state || terminating_signal) {
+				kill(pid, SIGTERM);
+				close(fd);
+			}
+			bs_check_signals();
+			continue;
+		}
+		close(fd);
+		waitpid(pid, NULL, WNOHANG);
+		builtin_error("%s: helper died before it was ready", subject);
+		*status = EXECUTION_FAILURE;
+		return -1;
+	}
+	close(fd);
+	if (rep->status != 0) {
+		waitpid(pid, NULL, 0);
+		builtin_error("%s", rep->msg);
+		*status = rep->status;
+		return -1;
+	}
+	*status = EXECUTION_SUCCESS;
+	return pid;
+}

@@ -1,0 +1,61 @@
+/*
+ * bs: what every bashsock builtin shares on the bash side: includes, option
+ * and variable helpers, waiting with bash's signal and trap handling, and
+ * spawning a helper with its readiness report.
+ */
+#ifndef BASHSOCK_BS_H
+#define BASHSOCK_BS_H
+
+#include <config.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "builtins.h"
+#include "shell.h"
+#include "bashgetopt.h"
+#include "common.h"
+#include "quit.h"
+#include "unwind_prot.h"
+
+#include "helper.h"
+
+#define BS_EXPORT __attribute__((visibility("default")))
+#define BS_USAGE 2  /* usage errors: bash's EX_BADUSAGE */
+#define BS_ENDED 3  /* read: the stream has ended */
+#define BS_SLICE 100000000 /* longest uninterrupted wait: 100 ms */
+
+/* Exported by bash but not declared in its installed headers. */
+extern void check_signals_and_traps(void);
+
+/* The namespace: the shell variable BASHSOCK_NS, or "default". */
+const char *bs_ns(void);
+/* 0 when name may be assigned with -v (identifier or array element). */
+int bs_var_ok(const char *name);
+/* Assigns value to name; 0, or -1 after bash printed why (readonly...). */
+int bs_setvar(const char *name, const char *value);
+/* Prints n bytes on stdout (or assigns them to var); the builtin status. */
+int bs_emit(const char *var, const char *buf, size_t n);
+/* Parses SECS for option opt; 0, or -1 after one line on stderr. */
+int bs_secs(const char *s, int opt, int64_t *ns);
+
+/* After a wait slice or EINTR: bash's own handling, as its read does it
+ * (a terminating signal or an untrapped SIGINT does not return; traps run,
+ * then the caller goes on waiting). */
+void bs_check_signals(void);
+/* Milliseconds-free deadline arithmetic: ns left until deadline (>= 0). */
+int64_t bs_left(int64_t deadline);
+
+/* Spawns a helper and waits for its report; on an interrupt the helper is
+ * killed before bash's handling takes over. Returns the PID with *rep
+ * filled (rep->status 0), or -1 after one line on stderr with *status the
+ * builtin's exit status. */
+pid_t bs_spawn(helper_fn fn, void *arg, const char *procname,
+    const char *subject, struct helper_report *rep, int *status);
+
+#endif

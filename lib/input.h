@@ -1,0 +1,32 @@
+/*
+ * input: the helper behind bind-input. It owns the listener and every
+ * client, receives into the binding's ring, and never lets lines of two
+ * clients interleave: a client's partial line waits in its stash until its
+ * newline or its disconnect. A line longer than half the ring (or 64 KiB) is
+ * published as it comes, and that client keeps the stream to itself until
+ * its newline. When the ring is full the helper stops reading, so TCP holds
+ * the senders back.
+ */
+#ifndef BASHSOCK_INPUT_H
+#define BASHSOCK_INPUT_H
+
+#include <stddef.h>
+
+#define INPUT_MAX_CLIENTS 1024
+#define INPUT_STASH_MAX (64 * 1024)
+
+struct input_opts {
+	const char *ns;
+	const char *id;
+	const char *addr; /* NULL: all addresses */
+	int port;	  /* 0: any free port (pool) */
+	size_t cap;
+	int one;	  /* -1: one client, then the binding ends */
+};
+
+/* helper_fn for helper_spawn: reports readiness (or the failure: status 1,
+ * message "what: why"), serves until INT/HUP/TERM or the -1 end, removes the
+ * binding and returns 0. */
+int input_main(void *arg, int reportfd);
+
+#endif

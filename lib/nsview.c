@@ -1,0 +1,193 @@
+/* nsview: syscall-free lookups of binding names, refreshed by generation. */
+#include "nsview.h"
+#include "bind.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NSV_MAX 8 /* namespaces cached per process */
+
+struct nsv_entry {
+	char id[PARSE_ID_MAX + 1];
+	int state; /* 0 unmapped, 1 mapped, -1 not openable at this gen */
+	struct ring ring;
+};
+
+struct nsview {
+	char ns[PARSE_ID_MAX + 1];
+	char dir[RT_PATH_MAX];
+	uint64_t *gen;
+	uint64_t seen;
+	struct nsv_entry *tab; /* open addressing, size mask+1 */
+	size_t mask;
+	size_t count;
+};
+
+static struct nsview nsv_cache[NSV_MAX];
+static int nsv_used;
+int nsv_busy;
+
+/* Rings dropped while busy: unmapped at the first refresh when not busy. */
+static struct ring *nsv_retired;
+static size_t nsv_nretired, nsv_retired_cap;
+
+static void
+nsv_retire(struct ring *r)
+{
+	struct ring *n;
+
+	if (nsv_busy == 0) {
+		ring_unmap(r);
+		return;
+	}
+	if (nsv_nretired == nsv_retired_cap) {
+		n = realloc(nsv_retired, (nsv_retired_cap * 2 + 8) *
+		    sizeof(*n));
+		if (n == NULL)
+			return; /* keep it mapped forever rather than crash */
+		nsv_retired = n;
+		nsv_retired_cap = nsv_retired_cap * 2 + 8;
+	}
+	nsv_retired[nsv_nretired++] = *r;
+}
+
+static size_t
+nsv_hash(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void
+nsv_drop(struct nsview *v)
+{
+	size_t i;
+
+	if (nsv_busy == 0)
+		while (nsv_nretired > 0)
+			ring_unmap(&nsv_retired[--nsv_nretired]);
+	if (v->tab == NULL)
+		return;
+	for (i = 0; i <= v->mask; i++)
+		if (v->tab[i].state == 1)
+			nsv_retire(&v->tab[i].ring);
+	free(v->tab);
+	v->tab = NULL;
+	v->mask = 0;
+	v->count = 0;
+}
+
+static void
+nsv_insert(struct nsview *v, const char *id)
+{
+	size_t i = nsv_hash(id) & v->mask;
+
+	while (v->tab[i].id[0] != '\0')
+		i = (i + 1) & v->mask;
+	strcpy(v->tab[i].id, id);
+	v->count++;
+}
+
+/* Reads the directory again; on failure the view is left empty. */
+static void
+nsv_refresh(struct nsview *v)
+{
+	struct dirent *de;
+	size_t n = 0, size = 16;
+	DIR *d;
+
+	v->seen = __atomic_load_n(v->gen, __ATOMIC_ACQUIRE);
+	nsv_drop(v);
+	if ((d = opendir(v->dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (parse_id(de->d_name) == 0)
+			n++;
+	while (size < 2 * n)
+		size *= 2;
+	if ((v->tab = calloc(size, sizeof(*v->tab))) == NULL) {
+		closedir(d);
+		return;
+	}
+	v->mask = size - 1;
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL && v->count < n)
+		if (parse_id(de->d_name) == 0)
+			nsv_insert(v, de->d_name);
+	closedir(d);
+}
+
+struct nsview *
+nsv_get(const char *ns)
+{
+	struct nsview *v;
+	int i;
+
+	for (i = 0; i < nsv_used; i++)
+		if (strcmp(nsv_cache[i].ns, ns) == 0)
+			return &nsv_cache[i];
+	if (parse_id(ns) == -1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (nsv_used == NSV_MAX) {
+		/* Recycle the oldest slot; its gen map stays (4 KiB). */
+		nsv_drop(&nsv_cache[0]);
+		memmove(&nsv_cache[0], &nsv_cache[1],
+		    sizeof(nsv_cache[0]) * (NSV_MAX - 1));
+		nsv_used--;
+	}
+	v = &nsv_cache[nsv_used];
+	memset(v, 0, sizeof(*v));
+	if (rt_nsdir(ns, v->dir, sizeof(v->dir)) == -1 ||
+	    (v->gen = bind_gen_map(v->dir)) == NULL)
+		return NULL;
+	strcpy(v->ns, ns);
+	v->seen = ~(uint64_t)0;
+	nsv_used++;
+	return v;
+}
+
+const char *
+nsv_dir(const struct nsview *v)
+{
+	return v->dir;
+}
+
+struct ring *
+nsv_find(struct nsview *v, const char *id, uint32_t kind)
+{
+	struct nsv_entry *e;
+	struct binding b;
+	size_t i;
+
+	if (__atomic_load_n(v->gen, __ATOMIC_ACQUIRE) != v->seen)
+		nsv_refresh(v);
+	if (v->count == 0)
+		return NULL;
+	for (i = nsv_hash(id) & v->mask;; i = (i + 1) & v->mask) {
+		e = &v->tab[i];
+		if (e->id[0] == '\0')
+			return NULL;
+		if (strcmp(e->id, id) == 0)
+			break;
+	}
+	if (e->state == 0) {
+		if (bind_open(&b, v->ns, id) == 0) {
+			e->ring = b.ring;
+			e->state = 1;
+		} else {
+			e->state = -1;
+		}
+	}
+	if (e->state != 1 || !ring_alive(&e->ring))
+		return NULL;
+	if (kind != 0 && e->ring.h->kind != kind)
+		return NULL;
+	return &e->ring;
+}

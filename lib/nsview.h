@@ -1,0 +1,30 @@
+/*
+ * nsview: a process's cached view of a namespace's bindings, so that asking
+ * "is NAME a live binding?" costs no syscall while nothing changed.
+ *
+ * The view keeps the namespace's generation counter mapped and the set of
+ * binding names read at that generation; it reads the directory again only
+ * when the counter moves. Rings are mapped lazily, on the first lookup that
+ * finds the name, and stay mapped until the generation moves.
+ */
+#ifndef BASHSOCK_NSVIEW_H
+#define BASHSOCK_NSVIEW_H
+
+#include "ring.h"
+
+#include <stdint.h>
+
+struct nsview;
+
+/* The view of namespace ns (cached per process). NULL with errno. */
+struct nsview *nsv_get(const char *ns);
+/* The live ring named id of the given kind (0: any), or NULL. */
+struct ring *nsv_find(struct nsview *v, const char *id, uint32_t kind);
+/* While nonzero, a directory refresh keeps old rings mapped (a caller is
+ * still using one: read waiting while a trap runs another read). */
+extern int nsv_busy;
+
+/* The namespace directory of the view. */
+const char *nsv_dir(const struct nsview *v);
+
+#endif

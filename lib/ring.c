@@ -1,0 +1,339 @@
+/* ring: shared byte ring; see ring.h for the invariant. */
+#include "ring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+int
+ring_futex_wait(uint32_t *w, uint32_t val, int64_t timeout_ns)
+{
+	struct timespec ts, *tp = NULL;
+
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tp = &ts;
+	}
+	if (syscall(SYS_futex, w, FUTEX_WAIT, val, tp, NULL, 0) == -1) {
+		if (errno == EAGAIN)
+			return 0; /* the word changed already */
+		return -1;
+	}
+	return 0;
+}
+
+void
+ring_futex_wake(uint32_t *w, int n)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+static void
+ring_attach(struct ring *r, void *map, size_t maplen)
+{
+	r->h = map;
+	r->data = (char *)map + RING_HDR;
+	r->cap = (size_t)r->h->cap;
+	r->maplen = maplen;
+}
+
+int
+ring_create(struct ring *r, int fd, size_t cap, uint32_t kind, uint32_t flags)
+{
+	size_t len = RING_HDR + cap;
+	void *map;
+	int e;
+
+	if ((e = posix_fallocate(fd, 0, (off_t)len)) != 0) {
+		errno = e;
+		return -1;
+	}
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return -1;
+	memset(map, 0, RING_HDR);
+	((struct ring_hdr *)map)->cap = cap;
+	ring_attach(r, map, len);
+	r->h->version = RING_VERSION;
+	r->h->kind = kind;
+	r->h->flags = flags;
+	r->h->pid = (int32_t)getpid();
+	__atomic_store_n(&r->h->magic, RING_MAGIC, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
+ring_map(struct ring *r, int fd)
+{
+	struct stat st;
+	struct ring_hdr *h;
+	void *map;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if (st.st_size < RING_HDR + 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return -1;
+	h = map;
+	if (LOAD(&h->magic) != RING_MAGIC || h->version != RING_VERSION ||
+	    h->cap == 0 || h->cap != (uint64_t)st.st_size - RING_HDR) {
+		munmap(map, (size_t)st.st_size);
+		errno = EINVAL;
+		return -1;
+	}
+	ring_attach(r, map, (size_t)st.st_size);
+	return 0;
+}
+
+void
+ring_unmap(struct ring *r)
+{
+	if (r->h != NULL)
+		munmap(r->h, r->maplen);
+	r->h = NULL;
+}
+
+int
+ring_alive(const struct ring *r)
+{
+	uint32_t o = LOAD(&r->h->owner);
+
+	return o != 0 && (o & RING_OWNER_DIED) == 0 &&
+	    LOAD(&r->h->state) != RING_CLOSED;
+}
+
+static void
+ring_bump(uint32_t *seq, uint32_t *waiters, int n)
+{
+	__atomic_add_fetch(seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(waiters, __ATOMIC_SEQ_CST) != 0)
+		ring_futex_wake(seq, n);
+}
+
+void
+ring_set_state(struct ring *r, uint32_t state)
+{
+	STORE(&r->h->state, state);
+	__atomic_add_fetch(&r->h->wseq, 1, __ATOMIC_SEQ_CST);
+	ring_futex_wake(&r->h->wseq, INT_MAX);
+	ring_futex_wake(&r->h->end_seen, INT_MAX);
+}
+
+size_t
+ring_free(const struct ring *r)
+{
+	return r->cap - ring_used(r);
+}
+
+/* Copies between the ring at absolute position pos and a flat buffer. */
+static void
+ring_copy(const struct ring *r, uint64_t pos, char *flat, size_t n, int out)
+{
+	size_t off = (size_t)(pos % r->cap), first = r->cap - off;
+
+	if (first > n)
+		first = n;
+	if (out) {
+		memcpy(flat, r->data + off, first);
+		memcpy(flat + first, r->data, n - first);
+	} else {
+		memcpy(r->data + off, flat, first);
+		memcpy(r->data, flat + first, n - first);
+	}
+}
+
+void
+ring_put(struct ring *r, size_t off, const void *src, size_t n)
+{
+	ring_copy(r, r->h->head + off, (char *)src, n, 0);
+}
+
+void
+ring_get_unpublished(const struct ring *r, size_t off, void *dst, size_t n)
+{
+	ring_copy(r, r->h->head + off, dst, n, 1);
+}
+
+int
+ring_spans(struct ring *r, size_t off, size_t n, char **p1, size_t *n1,
+    char **p2, size_t *n2)
+{
+	size_t o = (size_t)((r->h->head + off) % r->cap), first = r->cap - o;
+
+	*p1 = r->data + o;
+	if (first >= n) {
+		*n1 = n;
+		*p2 = NULL;
+		*n2 = 0;
+		return 1;
+	}
+	*n1 = first;
+	*p2 = r->data;
+	*n2 = n - first;
+	return 2;
+}
+
+void
+ring_publish(struct ring *r, size_t n)
+{
+	__atomic_store_n(&r->h->head, r->h->head + n, __ATOMIC_SEQ_CST);
+	ring_bump(&r->h->wseq, &r->h->rwait, INT_MAX);
+}
+
+ssize_t
+ring_last_nl(const struct ring *r, size_t n)
+{
+	size_t o = (size_t)(r->h->head % r->cap), first = r->cap - o;
+	const char *p;
+
+	if (first > n)
+		first = n;
+	if (n > first && (p = memrchr(r->data, '\n', n - first)) != NULL)
+		return (ssize_t)(first + (size_t)(p - r->data));
+	if ((p = memrchr(r->data + o, '\n', first)) != NULL)
+		return (ssize_t)(p - (r->data + o));
+	return -1;
+}
+
+/* Index of the first '\n' in [pos, pos+n), or -1. */
+static ssize_t
+ring_first_nl(const struct ring *r, uint64_t pos, size_t n)
+{
+	size_t o = (size_t)(pos % r->cap), first = r->cap - o;
+	const char *p;
+
+	if (first > n)
+		first = n;
+	if ((p = memchr(r->data + o, '\n', first)) != NULL)
+		return (ssize_t)(p - (r->data + o));
+	if (n > first && (p = memchr(r->data, '\n', n - first)) != NULL)
+		return (ssize_t)(first + (size_t)(p - r->data));
+	return -1;
+}
+
+size_t
+ring_take(struct ring *r, char *dst, size_t max, int flags)
+{
+	uint64_t t, h;
+	size_t n, lim;
+	ssize_t k;
+
+	for (;;) {
+		t = LOAD(&r->h->tail);
+		h = LOAD(&r->h->head);
+		n = (size_t)(h - t);
+		if (n == 0 || max == 0)
+			return 0;
+		if (n > r->cap)
+			continue; /* tail moved between the loads */
+		lim = n < max ? n : max;
+		if (flags & RING_TAKE_LINE) {
+			if ((k = ring_first_nl(r, t, lim)) >= 0)
+				lim = (size_t)k + 1;
+			else if (!(flags & RING_TAKE_PARTIAL) && lim < max &&
+			    n < r->cap)
+				return 0;
+		}
+		ring_copy(r, t, dst, lim, 1);
+		if (__atomic_compare_exchange_n(&r->h->tail, &t, t + lim, 0,
+			__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+			ring_bump(&r->h->rseq, &r->h->wwait, 1);
+			return lim;
+		}
+	}
+}
+
+int
+ring_wait_data(struct ring *r, uint32_t seq, int64_t timeout_ns)
+{
+	int rc;
+
+	__atomic_add_fetch(&r->h->rwait, 1, __ATOMIC_SEQ_CST);
+	rc = ring_futex_wait(&r->h->wseq, seq, timeout_ns);
+	__atomic_sub_fetch(&r->h->rwait, 1, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+int
+ring_wait_space(struct ring *r, uint32_t seq, int64_t timeout_ns)
+{
+	int rc;
+
+	__atomic_add_fetch(&r->h->wwait, 1, __ATOMIC_SEQ_CST);
+	rc = ring_futex_wait(&r->h->rseq, seq, timeout_ns);
+	__atomic_sub_fetch(&r->h->wwait, 1, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+int
+ring_wlock_try(struct ring *r, pid_t pid)
+{
+	uint32_t cur = 0;
+
+	if (__atomic_compare_exchange_n(&r->h->wlock, &cur, (uint32_t)pid, 0,
+		__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return 0;
+	if (cur == (uint32_t)pid) {
+		errno = EDEADLK;
+		return -1;
+	}
+	/* The holder died with the lock (SIGKILL): take it over. */
+	if (kill((pid_t)cur, 0) == -1 && errno == ESRCH &&
+	    __atomic_compare_exchange_n(&r->h->wlock, &cur, (uint32_t)pid, 0,
+		__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return 0;
+	errno = EBUSY;
+	return -1;
+}
+
+void
+ring_wunlock(struct ring *r, pid_t pid)
+{
+	uint32_t cur = (uint32_t)pid;
+
+	if (__atomic_compare_exchange_n(&r->h->wlock, &cur, 0, 0,
+		__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		ring_futex_wake(&r->h->wlock, 1);
+}
+
+int
+ring_wlock_wait(struct ring *r, int64_t timeout_ns)
+{
+	uint32_t cur = LOAD(&r->h->wlock);
+
+	if (cur == 0)
+		return 0;
+	return ring_futex_wait(&r->h->wlock, cur, timeout_ns);
+}
+
+int
+ring_own(struct ring *r)
+{
+	static struct robust_list_head head;
+
+	head.list.next = (struct robust_list *)&r->h->robust_next;
+	head.futex_offset = (long)(offsetof(struct ring_hdr, owner) -
+	    offsetof(struct ring_hdr, robust_next));
+	head.list_op_pending = NULL;
+	r->h->robust_next = (uint64_t)(uintptr_t)&head.list;
+	STORE(&r->h->owner, (uint32_t)syscall(SYS_gettid));
+	return (int)syscall(SYS_set_robust_list, &head, sizeof(head));
+}

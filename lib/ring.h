@@ -1,0 +1,162 @@
+/*
+ * ring: a byte ring in a shared file mapping, used across processes.
+ *
+ * Invariant: tail <= head <= tail + cap; bytes [tail, head) are readable and
+ * live at data[pos % cap]. head only grows, by the producer side; tail only
+ * grows, by the consumer side with compare-and-swap (copy first, then CAS, so
+ * a consumer that dies mid-copy takes nothing). Every cursor lives in the
+ * mapping; waiter counters are hints that only decide whether to wake.
+ *
+ * Input rings: one producer (the helper), any number of consumers.
+ * Output rings: producers serialised by ring_wlock, one consumer (helper).
+ */
+#ifndef BASHSOCK_RING_H
+#define BASHSOCK_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define RING_MAGIC 0x6b636f7368736162ULL /* "bashsock" */
+#define RING_VERSION 1
+#define RING_HDR 4096 /* data starts one page in */
+
+enum ring_kind { RING_IN = 1, RING_OUT = 2 };
+
+enum ring_state {
+	RING_LIVE = 0,	 /* helper running, stream open */
+	RING_ENDED = 1,	 /* no more bytes will come (-1 client gone) */
+	RING_CLOSED = 2	 /* helper closing or gone: binding over */
+};
+
+/* Flags set at creation. */
+#define RING_F_ONE 0x1	     /* bind-input -1 */
+#define RING_F_RECONNECT 0x2 /* bind-output -r */
+
+/* Output connection states (ring_hdr.conn). */
+enum ring_conn { RING_CONNECTING = 0, RING_CONNECTED = 1, RING_DOWN = 2 };
+
+/* Robust-futex bit the kernel sets when the helper dies (futex(2)). */
+#define RING_OWNER_DIED 0x40000000U
+
+struct ring_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t kind;
+	uint64_t cap;
+	uint32_t flags;
+	int32_t pid;
+	uint32_t port;
+	char addr[72]; /* listen or peer address, for `bindings` */
+
+	/* Helper's robust-list node and the word the kernel marks on death. */
+	uint64_t robust_next;
+	uint32_t owner; /* helper TID; RING_OWNER_DIED once it died */
+
+	uint32_t state;	   /* enum ring_state */
+	uint32_t end_seen; /* a reader reported the end (futex) */
+	uint32_t clients;  /* inputs: clients connected */
+	uint32_t conn;	   /* outputs: enum ring_conn */
+	uint32_t wlock;	   /* outputs: PID of the writer holding the lock */
+
+	uint64_t head __attribute__((aligned(64)));
+	uint32_t wseq;	/* futex: bumped when bytes or state arrive */
+	uint32_t rwait; /* consumers waiting (hint) */
+
+	uint64_t tail __attribute__((aligned(64)));
+	uint32_t rseq;	/* futex: bumped when bytes are consumed */
+	uint32_t wwait; /* producer waiting for space (hint) */
+};
+
+struct ring {
+	struct ring_hdr *h;
+	char *data;
+	size_t cap;
+	size_t maplen;
+};
+
+/* Sizes fd for cap bytes (posix_fallocate: ENOSPC, never SIGBUS), maps it
+ * and initialises the header. 0, or -1 with errno. */
+int ring_create(struct ring *r, int fd, size_t cap, uint32_t kind,
+    uint32_t flags);
+/* Maps an existing ring file, checking magic, version and size. 0 or -1. */
+int ring_map(struct ring *r, int fd);
+void ring_unmap(struct ring *r);
+
+static inline uint64_t
+ring_load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline size_t
+ring_used(const struct ring *r)
+{
+	uint64_t t = ring_load(&r->h->tail);
+	return (size_t)(ring_load(&r->h->head) - t);
+}
+
+/* 1 while the helper lives and the binding is not closed. No syscall. */
+int ring_alive(const struct ring *r);
+/* Sets state and wakes every waiter on wseq. */
+void ring_set_state(struct ring *r, uint32_t state);
+
+/* --- producer side --- */
+size_t ring_free(const struct ring *r);
+/* Copies n bytes to data at head+off (unpublished). n <= free - off. */
+void ring_put(struct ring *r, size_t off, const void *src, size_t n);
+/* Copies n bytes at head+off out (unpublished region). */
+void ring_get_unpublished(const struct ring *r, size_t off, void *dst,
+    size_t n);
+/* The free region at head+off as up to two spans; returns span count. */
+int ring_spans(struct ring *r, size_t off, size_t n, char **p1, size_t *n1,
+    char **p2, size_t *n2);
+/* Publishes n bytes at head and wakes consumers if any wait. */
+void ring_publish(struct ring *r, size_t n);
+/* Index (relative to head) of the last '\n' in [head, head+n), or -1. */
+ssize_t ring_last_nl(const struct ring *r, size_t n);
+
+/* --- consumer side --- */
+#define RING_TAKE_LINE 0x1 /* stop after the first '\n' (included) */
+#define RING_TAKE_PARTIAL 0x2 /* with LINE: take an unterminated rest */
+/*
+ * Takes up to max bytes from tail into dst. With RING_TAKE_LINE, takes one
+ * line including its '\n', or returns 0 when no whole line is buffered
+ * (unless the ring is full, or RING_TAKE_PARTIAL, or max bytes have no '\n':
+ * then it takes what there is, up to max). Returns the count taken.
+ */
+size_t ring_take(struct ring *r, char *dst, size_t max, int flags);
+
+/* Waits until wseq differs from seq, at most timeout_ns (-1: forever).
+ * 0 on a wake or change, -1 with errno ETIMEDOUT or EINTR. */
+int ring_wait_data(struct ring *r, uint32_t seq, int64_t timeout_ns);
+static inline uint32_t
+ring_wseq(const struct ring *r)
+{
+	return __atomic_load_n(&r->h->wseq, __ATOMIC_ACQUIRE);
+}
+/* Producer: waits until a consumer bumps rseq from seq. As above. */
+int ring_wait_space(struct ring *r, uint32_t seq, int64_t timeout_ns);
+static inline uint32_t
+ring_rseq(const struct ring *r)
+{
+	return __atomic_load_n(&r->h->rseq, __ATOMIC_ACQUIRE);
+}
+
+/* --- output rings: writers serialised by a PID lock --- */
+/* Tries to take the writer lock for pid; steals it from a dead holder.
+ * 0 when taken, -1 (EBUSY) when a live process holds it. */
+int ring_wlock_try(struct ring *r, pid_t pid);
+void ring_wunlock(struct ring *r, pid_t pid);
+/* Waits for the lock word to change, at most timeout_ns. */
+int ring_wlock_wait(struct ring *r, int64_t timeout_ns);
+
+/* Helper side: registers the header's owner word with the kernel's robust
+ * list, so it is marked RING_OWNER_DIED when this process dies, however. */
+int ring_own(struct ring *r);
+
+/* futex wrappers on words of the mapping (shared, never PRIVATE). */
+int ring_futex_wait(uint32_t *w, uint32_t val, int64_t timeout_ns);
+void ring_futex_wake(uint32_t *w, int n);
+
+#endif
