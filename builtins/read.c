@@ -176,7 +176,7 @@ rd_socket_form(WORD_LIST *list)
 
 	if (rd_parse(list, &o) == -1)
 		return BS_USAGE;
-	if ((v = nsv_get(bs_ns())) == NULL) {
+	if ((v = nsv_get(bs_ns(), 1)) == NULL) {
 		builtin_error("%s: namespace %s: %s", o.id, bs_ns(),
 		    strerror(errno));
 		return BS_USAGE;
@@ -212,7 +212,7 @@ bs_read_builtin(WORD_LIST *list)
 			return rd_socket_form(list);
 		/* Exactly `read ID' with ID a live input binding. */
 		if (list->next == NULL && list->word->word[0] != '-' &&
-		    (v = nsv_get(bs_ns())) != NULL &&
+		    (v = nsv_get(bs_ns(), 0)) != NULL &&
 		    nsv_find(v, list->word->word, RING_IN) != NULL)
 			return rd_socket_form(list);
 	}

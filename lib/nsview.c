@@ -122,8 +122,13 @@ nsv_refresh(struct nsview *v)
 	closedir(d);
 }
 
+/* The last namespace that could not be opened, so that plain reads do not
+ * retry (and pay syscalls) on every call. */
+static char nsv_failed[PARSE_ID_MAX + 1];
+static int nsv_failed_errno;
+
 struct nsview *
-nsv_get(const char *ns)
+nsv_get(const char *ns, int retry)
 {
 	struct nsview *v;
 	int i;
@@ -131,6 +136,10 @@ nsv_get(const char *ns)
 	for (i = 0; i < nsv_used; i++)
 		if (strcmp(nsv_cache[i].ns, ns) == 0)
 			return &nsv_cache[i];
+	if (!retry && strcmp(nsv_failed, ns) == 0) {
+		errno = nsv_failed_errno;
+		return NULL;
+	}
 	if (parse_id(ns) == -1) {
 		errno = EINVAL;
 		return NULL;
@@ -145,8 +154,12 @@ nsv_get(const char *ns)
 	v = &nsv_cache[nsv_used];
 	memset(v, 0, sizeof(*v));
 	if (rt_nsdir(ns, v->dir, sizeof(v->dir)) == -1 ||
-	    (v->gen = bind_gen_map(v->dir)) == NULL)
+	    (v->gen = bind_gen_map(v->dir)) == NULL) {
+		nsv_failed_errno = errno;
+		strcpy(nsv_failed, ns);
 		return NULL;
+	}
+	nsv_failed[0] = '\0';
 	strcpy(v->ns, ns);
 	v->seen = ~(uint64_t)0;
 	nsv_used++;

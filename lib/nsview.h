@@ -16,8 +16,9 @@
 
 struct nsview;
 
-/* The view of namespace ns (cached per process). NULL with errno. */
-struct nsview *nsv_get(const char *ns);
+/* The view of namespace ns (cached per process). NULL with errno. A
+ * namespace that failed to open is not tried again unless retry is set. */
+struct nsview *nsv_get(const char *ns, int retry);
 /* The live ring named id of the given kind (0: any), or NULL. */
 struct ring *nsv_find(struct nsview *v, const char *id, uint32_t kind);
 /* While nonzero, a directory refresh keeps old rings mapped (a caller is
