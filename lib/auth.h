@@ -1,0 +1,96 @@
+/*
+ * auth: the challenge-response handshake shared by trigger-wait/-send and
+ * pool/master, and the bounded line I/O used on the connection afterwards.
+ *
+ *   server: BASHSOCK/1 CHALLENGE <purpose> <64 hex: 32 random bytes>
+ *   client: BASHSOCK/1 PROOF <64 hex: HMAC-SHA256(key, "bashsock/1 client
+ *           <purpose> <challenge hex> <nonce hex>")> <64 hex: client nonce>
+ *   server: BASHSOCK/1 OK <64 hex: HMAC-SHA256(key, "bashsock/1 server
+ *           <purpose> <challenge hex> <nonce hex>")>
+ *       or: BASHSOCK/1 DENIED
+ *
+ * The key never crosses the wire; the proof covers the server's fresh
+ * challenge, so a recorded exchange fails against a new one, and the OK
+ * covers the client's fresh nonce, so a client knows it talked to a holder
+ * of the key. This is authentication only: what follows is neither
+ * encrypted nor integrity-protected.
+ *
+ * Every line is at most AUTH_LINE_MAX bytes, newline included. Deadlines
+ * are absolute, on the clock of helper_now() (monotonic ns);
+ * AUTH_NO_DEADLINE waits for ever. Functions return -1 with errno:
+ * ETIMEDOUT (deadline passed), EPROTO (malformed or unexpected line),
+ * EACCES (wrong key), ECONNRESET (end of file mid-exchange), EINTR (a signal
+ * interrupted a wait: the connection is then in an unknown state, close it),
+ * EINVAL (bad arguments), or a socket error. Where they take err, they also
+ * put there what failed ("reading the proof"), for "subject: what: why"
+ * messages; err may be NULL.
+ */
+#ifndef BASHSOCK_AUTH_H
+#define BASHSOCK_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define AUTH_LINE_MAX 512   /* one line, newline included */
+#define AUTH_KEY_MAX 4096   /* longest key, in bytes */
+#define AUTH_PURPOSE_MAX 32 /* longest purpose token */
+#define AUTH_HEX 64	    /* hex digits of a nonce or a MAC */
+#define AUTH_ERR 64	    /* enough for any err text */
+#define AUTH_NO_DEADLINE INT64_MAX
+
+/*
+ * Server side of the handshake on connected socket fd. purpose is a token
+ * of 1-32 characters [A-Za-z0-9_.-] ("trigger", "pool") that both sides
+ * must agree on. Returns 0 once the peer proved the key and was sent OK;
+ * -1 with EACCES after sending DENIED to a wrong proof, or another errno.
+ */
+int auth_server(int fd, const char *key, size_t keylen, const char *purpose,
+    int64_t deadline, char *err, size_t errlen);
+
+/*
+ * Client side. Returns 0 once the server accepted the proof and proved the
+ * key in turn; -1 with EACCES when it answered DENIED or its OK was forged,
+ * EPROTO when its challenge was for another purpose, or another errno.
+ */
+int auth_client(int fd, const char *key, size_t keylen, const char *purpose,
+    int64_t deadline, char *err, size_t errlen);
+
+/*
+ * The server side as two steps without I/O, for a caller that multiplexes
+ * several handshakes in one poll loop and reads the lines itself.
+ */
+struct auth_challenge {
+	char purpose[AUTH_PURPOSE_MAX + 1];
+	char hex[AUTH_HEX + 1];
+};
+
+/* Draws a fresh challenge into ch and puts the line to send (no newline)
+ * into line (AUTH_LINE_MAX bytes). 0, or -1 with EINVAL or EIO. */
+int auth_challenge_new(
+    struct auth_challenge *ch, const char *purpose, char *line, size_t len);
+
+/* Checks the client's proof line (no newline) against ch. Returns 0 with
+ * the OK line in reply; -1/EACCES with the DENIED line in reply; -1/EPROTO
+ * (nothing to send: reply is empty), EINVAL or EIO. reply is AUTH_LINE_MAX
+ * bytes. A challenge must be checked once only. */
+int auth_challenge_check(const struct auth_challenge *ch, const char *key,
+    size_t keylen, const char *line, char *reply, size_t replylen);
+
+/*
+ * Reads one line from fd (blocking or not) into buf, without its newline,
+ * NUL-terminated, never reading past the newline. Returns its length
+ * (it may contain NUL bytes), or -1 with EMSGSIZE when more than len - 1
+ * bytes come before the newline, ECONNRESET at end of file before a
+ * newline (even with nothing read), ETIMEDOUT, EINTR or a read error.
+ */
+ssize_t auth_readline(int fd, char *buf, size_t len, int64_t deadline);
+
+/*
+ * Writes line and a newline to socket fd (blocking or not) without SIGPIPE.
+ * Returns 0 once all is queued, or -1 with EINVAL (newline in line),
+ * EMSGSIZE (longer than AUTH_LINE_MAX - 1), ETIMEDOUT, EINTR, EPIPE...
+ */
+int auth_writeline(int fd, const char *line, int64_t deadline);
+
+#endif
