@@ -378,19 +378,17 @@ fail:
 	return -1;
 }
 
-/* Client, step 1: reads the challenge for purpose into chal (AUTH_HEX + 1).
- * 0, or -1 with EACCES (refused up front), EPROTO, ... and *what set. */
+/* Client: parses the server's first line (modified in place) for purpose,
+ * putting its challenge into chal (AUTH_HEX + 1). 0, or -1 with EACCES
+ * (refused up front) or EPROTO, and *what set. */
 static int
-auth_client_challenge(int fd, const char *purpose, char *chal, int64_t deadline,
-    const char **what)
+auth_client_challenge(
+    char *line, const char *purpose, char *chal, const char **what)
 {
 	unsigned char raw[AUTH_BYTES];
-	char line[AUTH_LINE_MAX], *tok[4];
+	char *tok[4];
 	int n;
 
-	*what = "reading the challenge";
-	if (auth_getline(fd, line, deadline) == -1)
-		return -1;
 	n = auth_split(line, tok, 4);
 	if (n == 2 && strcmp(tok[0], AUTH_VERSION) == 0 &&
 	    strcmp(tok[1], "DENIED") == 0) {
@@ -414,19 +412,16 @@ auth_client_challenge(int fd, const char *purpose, char *chal, int64_t deadline,
 	return 0;
 }
 
-/* Client, step 3: reads the answer and checks the server's MAC in it
- * against want. 0, or -1 with EACCES, EPROTO, ... and *what set. */
+/* Client: parses the server's answer (modified in place) and checks the
+ * server's MAC in it against want. 0, or -1 with EACCES or EPROTO and
+ * *what set. */
 static int
-auth_client_answer(
-    int fd, const unsigned char *want, int64_t deadline, const char **what)
+auth_client_answer(char *line, const unsigned char *want, const char **what)
 {
 	unsigned char got[AUTH_BYTES];
-	char line[AUTH_LINE_MAX], *tok[3];
+	char *tok[3];
 	int n;
 
-	*what = "reading the answer";
-	if (auth_getline(fd, line, deadline) == -1)
-		return -1;
 	n = auth_split(line, tok, 3);
 	if (n == 2 && strcmp(tok[0], AUTH_VERSION) == 0 &&
 	    strcmp(tok[1], "DENIED") == 0) {
@@ -450,18 +445,30 @@ auth_client_answer(
 }
 
 int
-auth_client(int fd, const char *key, size_t keylen, const char *purpose,
-    int64_t deadline, char *err, size_t errlen)
+auth_proof_new(struct auth_proof *p, const char *key, size_t keylen,
+    const char *purpose, const char *challenge, char *line, size_t len,
+    char *err, size_t errlen)
 {
 	unsigned char nonce[AUTH_BYTES], mac[AUTH_BYTES];
-	char chal[AUTH_HEX + 1], nhex[AUTH_HEX + 1], mhex[AUTH_HEX + 1];
-	char line[AUTH_LINE_MAX];
+	char copy[AUTH_LINE_MAX], chal[AUTH_HEX + 1], nhex[AUTH_HEX + 1];
+	char mhex[AUTH_HEX + 1];
 	const char *what = "bad arguments";
 	int rc = -1, e;
 
-	if (auth_args_ok(key, keylen, purpose) == -1)
+	memset(p, 0, sizeof(*p));
+	mhex[0] = '\0';
+	if (auth_args_ok(key, keylen, purpose) == -1 || challenge == NULL ||
+	    line == NULL || len < AUTH_LINE_MAX) {
+		errno = EINVAL;
 		goto out;
-	if (auth_client_challenge(fd, purpose, chal, deadline, &what) == -1)
+	}
+	what = "malformed challenge";
+	if (snprintf(copy, sizeof(copy), "%s", challenge) >=
+	    (int)sizeof(copy)) {
+		errno = EPROTO;
+		goto out;
+	}
+	if (auth_client_challenge(copy, purpose, chal, &what) == -1)
 		goto out;
 	what = "drawing a nonce";
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
@@ -473,24 +480,79 @@ auth_client(int fd, const char *key, size_t keylen, const char *purpose,
 	if (auth_mac(mac, "client", key, keylen, purpose, chal, nhex) == -1)
 		goto out;
 	auth_hex(mhex, mac, sizeof(mac));
-	snprintf(line, sizeof(line), AUTH_VERSION " PROOF %s %s", mhex, nhex);
-	what = "sending the proof";
-	if (auth_writeline(fd, line, deadline) == -1)
-		goto out;
 	what = "computing the answer";
-	if (auth_mac(mac, "server", key, keylen, purpose, chal, nhex) == -1)
+	if (auth_mac(p->answer, "server", key, keylen, purpose, chal, nhex) ==
+	    -1)
 		goto out;
-	if (auth_client_answer(fd, mac, deadline, &what) == -1)
-		goto out;
+	snprintf(line, len, AUTH_VERSION " PROOF %s %s", mhex, nhex);
 	rc = 0;
 out:
 	e = errno;
 	OPENSSL_cleanse(mac, sizeof(mac));
 	OPENSSL_cleanse(mhex, sizeof(mhex));
-	OPENSSL_cleanse(line, sizeof(line));
+	if (rc == -1) {
+		OPENSSL_cleanse(p, sizeof(*p));
+		auth_seterr(err, errlen, what);
+		errno = e;
+	}
+	return rc;
+}
+
+int
+auth_proof_check(
+    struct auth_proof *p, const char *answer, char *err, size_t errlen)
+{
+	char copy[AUTH_LINE_MAX];
+	const char *what = "malformed answer";
+	int rc = -1, e = EPROTO;
+
+	if (answer != NULL &&
+	    snprintf(copy, sizeof(copy), "%s", answer) < (int)sizeof(copy)) {
+		rc = auth_client_answer(copy, p->answer, &what);
+		e = errno;
+	}
+	OPENSSL_cleanse(p, sizeof(*p));
 	if (rc == -1) {
 		auth_seterr(err, errlen, what);
 		errno = e;
 	}
+	return rc;
+}
+
+int
+auth_client(int fd, const char *key, size_t keylen, const char *purpose,
+    int64_t deadline, char *err, size_t errlen)
+{
+	struct auth_proof p;
+	char line[AUTH_LINE_MAX], proof[AUTH_LINE_MAX];
+	int rc = -1, e;
+
+	if (auth_args_ok(key, keylen, purpose) == -1) {
+		auth_seterr(err, errlen, "bad arguments");
+		return -1;
+	}
+	memset(&p, 0, sizeof(p));
+	proof[0] = '\0';
+	if (auth_getline(fd, line, deadline) == -1) {
+		auth_seterr(err, errlen, "reading the challenge");
+		goto out;
+	}
+	if (auth_proof_new(&p, key, keylen, purpose, line, proof, sizeof(proof),
+		err, errlen) == -1)
+		goto out;
+	if (auth_writeline(fd, proof, deadline) == -1) {
+		auth_seterr(err, errlen, "sending the proof");
+		goto out;
+	}
+	if (auth_getline(fd, line, deadline) == -1) {
+		auth_seterr(err, errlen, "reading the answer");
+		goto out;
+	}
+	rc = auth_proof_check(&p, line, err, errlen);
+out:
+	e = errno;
+	OPENSSL_cleanse(&p, sizeof(p));
+	OPENSSL_cleanse(proof, sizeof(proof));
+	errno = e;
 	return rc;
 }

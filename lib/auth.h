@@ -78,6 +78,28 @@ int auth_challenge_check(const struct auth_challenge *ch, const char *key,
     size_t keylen, const char *line, char *reply, size_t replylen);
 
 /*
+ * The client side as two steps without I/O, for a caller that waits on the
+ * socket itself (to stay interruptible) and reads the lines itself.
+ */
+struct auth_proof {
+	unsigned char answer[AUTH_HEX / 2]; /* the server's expected OK MAC */
+};
+
+/* Parses the server's first line (no newline) and puts the PROOF line to
+ * send (no newline) into line (AUTH_LINE_MAX bytes). 0; -1 with EACCES (the
+ * server said DENIED), EPROTO (malformed, or a challenge for another
+ * purpose), EINVAL or EIO; err as for auth_client. */
+int auth_proof_new(struct auth_proof *p, const char *key, size_t keylen,
+    const char *purpose, const char *challenge, char *line, size_t len,
+    char *err, size_t errlen);
+
+/* Checks the server's answer line (no newline) against p: 0 when it is the
+ * OK that proves the key; -1 with EACCES (DENIED, or an OK that does not
+ * prove the key) or EPROTO, err set. p is wiped either way. */
+int auth_proof_check(
+    struct auth_proof *p, const char *answer, char *err, size_t errlen);
+
+/*
  * Reads one line from fd (blocking or not) into buf, without its newline,
  * NUL-terminated, never reading past the newline. Returns its length
  * (it may contain NUL bytes), or -1 with EMSGSIZE when more than len - 1
