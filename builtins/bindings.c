@@ -103,7 +103,8 @@ bindings_builtin(WORD_LIST *list)
 	} else {
 		bind_each(bs_ns(), bl_add, &l);
 	}
-	qsort(l.line, l.n, sizeof(*l.line), bl_cmp);
+	if (l.n > 0) /* l.line is NULL when there is none */
+		qsort(l.line, l.n, sizeof(*l.line), bl_cmp);
 	for (i = 0; i < l.n; i++) {
 		printf("%s\n", l.line[i]);
 		free(l.line[i]);

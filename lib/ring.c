@@ -149,6 +149,8 @@ ring_copy(const struct ring *r, uint64_t pos, char *flat, size_t n, int out)
 {
 	size_t off = (size_t)(pos % r->cap), first = r->cap - off;
 
+	if (n == 0)
+		return; /* flat may be NULL then (an empty stash): no memcpy */
 	if (first > n)
 		first = n;
 	if (out) {
