@@ -1,0 +1,96 @@
+# common.bash: shared setup for the bashsock bats suite.
+# Load it with `load test_helper/common` and call `bs_setup` in setup() and
+# `bs_teardown` in teardown() (builtins enabled in setup_file are not
+# visible in tests).
+# shellcheck shell=bash
+
+BS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+# Every test gets its own namespace, so tests never see each other.
+bs_setup() {
+	export BASHSOCK_NS="t${BATS_ROOT_PID:-$$}_${BATS_TEST_NUMBER}_$RANDOM"
+	BS_PIDS=()
+	# shellcheck source=/dev/null
+	source "$BS_ROOT/loader.sh" || return 1
+}
+
+# Closes every binding of the test's namespace and stops the processes the
+# test started (by PID, recorded with bs_bg).
+bs_teardown() {
+	local p
+	unbind -a 2>/dev/null || true
+	for p in "${BS_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${BS_PIDS[@]}"; do
+		bs_wait_gone "$p" 50 || kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
+# bs_bg CMD...: runs CMD in the background and records its PID in BS_PIDS
+# and BS_LAST.
+bs_bg() {
+	"$@" &
+	BS_LAST=$!
+	BS_PIDS+=("$BS_LAST")
+}
+
+# A port in 20000-32767 that nothing listens on now.
+bs_free_port() {
+	python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 32767)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", p))
+        print(p)
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+PY
+}
+
+# bs_wait_for TRIES CMD...: retries CMD every 20 ms, at most TRIES times.
+bs_wait_for() {
+	local tries=$1 i
+	shift
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# True when nothing listens on TCP port $1.
+bs_port_free() {
+	! ss -Htln "sport = :$1" | grep -q .
+}
+
+bs_port_listening() {
+	ss -Htln "sport = :$1" | grep -q .
+}
+
+# True when PID $1 is gone (a zombie counts as gone: PID 1 here may not
+# reap orphans).
+bs_pid_gone() {
+	local st
+	[ -r "/proc/$1/stat" ] || return 0
+	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+}
+
+# bs_wait_gone PID [TRIES]: waits (20 ms steps) until PID is gone.
+bs_wait_gone() {
+	bs_wait_for "${2:-250}" bs_pid_gone "$1"
+}
+
+# The helper PIDs of the current namespace's bindings, one a line.
+bs_binding_pids() {
+	bindings | awk '{print $5}'
+}
