@@ -4,7 +4,9 @@
 # builtins/  the bash-facing layer, one file per command
 #
 # Targets: all (default), test, demo, install, bench, check-asan,
-# check-valgrind, fuzz, format, format-check, lint, clean.
+# check-valgrind, check-stress, fuzz, format, format-check, lint, clean.
+# CI (.ci/run) runs test, then lint, check-asan, check-valgrind, fuzz and
+# check-stress.
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -21,6 +23,8 @@ BASH_INC   := $(patsubst -I%,-isystem %,$(filter -I%,$(shell pkg-config --cflags
 LDLIBS     := -lcrypto
 BUILD      ?= build
 SAN        ?=
+# The shared object; sanitizer builds put theirs in their own BUILD.
+SO         ?= bashsock.so
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
 BI_SRC     := $(sort $(wildcard builtins/*.c))
@@ -34,9 +38,9 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 HYPHENATED := bind-input bind-output trigger-wait trigger-send
 REDEFINE   := $(foreach n,$(HYPHENATED),--redefine-sym $(subst -,_,$(n))_struct=$(n)_struct)
 
-all: bashsock.so
+all: $(SO)
 
-bashsock.so: $(LIB_OBJ) $(BI_OBJ)
+$(SO): $(LIB_OBJ) $(BI_OBJ)
 	$(CC) -shared $(SAN) -Wl,-z,now -Wl,-z,relro -o $@ $^ $(LDLIBS)
 
 # lib/ gets no bash include path at all: a bash header there fails the build.
@@ -60,9 +64,11 @@ unit: $(UNIT_BIN)
 deps:
 	@tools/deps.sh
 
+# The stress suite is left to make check-stress.
+TEST_BATS  := $(filter-out tests/stress.bats,$(wildcard tests/*.bats))
 test: deps
 	@$(MAKE) --no-print-directory all unit
-	@tools/run-tests.sh $(UNIT_BIN)
+	@BATS_FILES="$${BATS_FILES:-$(TEST_BATS)}" tools/run-tests.sh $(UNIT_BIN)
 
 demo: all
 	@tools/demo.sh
@@ -76,6 +82,59 @@ install: all
 	sed 's|@SO@|$(PREFIX)/lib/bash/bashsock.so|' loader.sh > $(DESTDIR)$(PREFIX)/share/bashsock/loader.sh
 	chmod 0644 $(DESTDIR)$(PREFIX)/share/bashsock/loader.sh
 
+# --- hardening (issue 7) -------------------------------------------------
+# check-asan: the bats suite against an ASan+UBSan build of the object.
+# clang, not gcc: gcc's UBSan ignores log_path next to ASan, and a helper's
+# stderr is /dev/null, so its reports would be lost.
+ASAN_BUILD := build/asan
+ASAN_CC    ?= clang
+ASAN_SAN   := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) SO=$(ASAN_BUILD)/bashsock.so \
+	    CC=$(ASAN_CC) CFLAGS="-O1 -g" SAN="$(ASAN_SAN)" $(ASAN_BUILD)/bashsock.so
+	@ASAN_CC=$(ASAN_CC) tools/check-asan.sh $(ASAN_BUILD)/bashsock.so $(ASAN_BATS)
+
+# check-valgrind: a workload of every builtin under valgrind (memcheck).
+check-valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@tools/check-valgrind.sh
+
+# check-stress: the fault and load suite, against the normal build.
+check-stress: deps
+	@$(MAKE) --no-print-directory all
+	@BATS_FILES=tests/stress.bats tools/run-tests.sh
+
+# fuzz: every tests/fuzz/fuzz_NAME.c is a libFuzzer target, run for
+# FUZZ_SECS seconds from its seeds in tests/fuzz/corpus/NAME (what it finds
+# goes to build/fuzz/corpus/NAME; crashes to build/fuzz/crash/).
+FUZZ_CC    ?= clang
+FUZZ_SECS  ?= 60
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_BIN   := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+# The lib/ sources each target links (default: all of lib/).
+FUZZ_LIB_escape := lib/escape.c
+FUZZ_LIB_parse  := lib/parse.c
+FUZZ_LIB_ring   := lib/ring.c
+FUZZ_LIB_auth   := lib/auth.c lib/helper.c
+.SECONDEXPANSION:
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(or $$(FUZZ_LIB_$$*),$$(LIB_SRC)) lib/*.h
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(WARN) -Ilib -o $@ $< \
+	    $(or $(FUZZ_LIB_$*),$(LIB_SRC)) $(LDLIBS) -lpthread
+
+fuzz-build: $(FUZZ_BIN)
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@tools/fuzz.sh $(FUZZ_SECS) $(FUZZ_NAMES)
+
+# lint: shellcheck, cppcheck, clang-tidy and the clang-format check.
+lint: deps
+	@tools/lint.sh "$(BASH_INC)"
+
 FORMAT_SRC := $(wildcard lib/*.[ch] builtins/*.[ch] tests/unit/*.c bench/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
@@ -85,5 +144,6 @@ format-check:
 clean:
 	rm -rf $(BUILD) bashsock.so
 
-.PHONY: all unit deps test demo bench install format format-check clean
+.PHONY: all unit deps test demo bench install format format-check clean \
+	check-asan check-valgrind check-stress fuzz fuzz-build lint
 -include $(LIB_OBJ:.o=.d)

@@ -1,7 +1,8 @@
 # loader.sh: source it to enable the bashsock builtins in this shell.
 #   source loader.sh
 # Idempotent; changes no shell option; on failure prints one line on stderr
-# and returns 1 (it never exits the shell).
+# and returns 1 (it never exits the shell). BASHSOCK_SO, when set, names the
+# shared object to load instead (make check-asan points it at its build).
 # shellcheck shell=bash
 
 __bashsock_load() {
@@ -10,7 +11,10 @@ __bashsock_load() {
 		echo "bashsock: bash 5.0 or newer is needed (this is ${BASH_VERSION:-not bash})" >&2
 		return 1
 	fi
-	if [ "$so" = '@''SO@' ]; then
+	if [ -n "${BASHSOCK_SO:-}" ]; then
+		# Another build of the object (make check-asan uses this).
+		so=$BASHSOCK_SO
+	elif [ "$so" = '@''SO@' ]; then
 		# Not installed: the checkout this file sits in.
 		here=${BASH_SOURCE[0]%/*}
 		[ "$here" = "${BASH_SOURCE[0]}" ] && here=.

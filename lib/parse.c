@@ -104,6 +104,9 @@ parse_secs(const char *s, int64_t *ns)
 	}
 	if (*s != '\0' || digits == 0)
 		return -1;
+	/* "31536000.5" is past the limit too (found by fuzz_parse). */
+	if (whole * 1000000000 + frac > (uint64_t)PARSE_SECS_MAX * 1000000000)
+		return -1;
 	*ns = (int64_t)(whole * 1000000000 + frac);
 	return 0;
 }
