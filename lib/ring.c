@@ -339,3 +339,59 @@ ring_own(struct ring *r)
 	STORE(&r->h->owner, (uint32_t)syscall(SYS_gettid));
 	return (int)syscall(SYS_set_robust_list, &head, sizeof(head));
 }
+
+int
+ring_peek(const struct ring *r, char **p1, size_t *n1, char **p2, size_t *n2)
+{
+	uint64_t t = LOAD(&r->h->tail);
+	size_t n = (size_t)(LOAD(&r->h->head) - t);
+	size_t o = (size_t)(t % r->cap), first = r->cap - o;
+
+	*p1 = r->data + o;
+	*p2 = r->data;
+	if (n == 0) {
+		*n1 = *n2 = 0;
+		return 0;
+	}
+	if (first >= n) {
+		*n1 = n;
+		*n2 = 0;
+		return 1;
+	}
+	*n1 = first;
+	*n2 = n - first;
+	return 2;
+}
+
+void
+ring_consume(struct ring *r, size_t n)
+{
+	__atomic_store_n(&r->h->tail, r->h->tail + n, __ATOMIC_SEQ_CST);
+	ring_bump(&r->h->rseq, &r->h->wwait, INT_MAX);
+}
+
+int
+ring_wlock_wait_hinted(struct ring *r, int64_t timeout_ns)
+{
+	uint32_t cur;
+	int rc;
+
+	__atomic_add_fetch(&r->h->lwait, 1, __ATOMIC_SEQ_CST);
+	if ((cur = __atomic_load_n(&r->h->wlock, __ATOMIC_SEQ_CST)) == 0)
+		rc = 0;
+	else
+		rc = ring_futex_wait(&r->h->wlock, cur, timeout_ns);
+	__atomic_sub_fetch(&r->h->lwait, 1, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+void
+ring_wunlock_hinted(struct ring *r, pid_t pid)
+{
+	uint32_t cur = (uint32_t)pid;
+
+	if (__atomic_compare_exchange_n(&r->h->wlock, &cur, 0, 0,
+		__ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&r->h->lwait, __ATOMIC_SEQ_CST) != 0)
+		ring_futex_wake(&r->h->wlock, 1);
+}

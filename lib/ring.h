@@ -66,6 +66,7 @@ struct ring_hdr {
 	uint64_t tail __attribute__((aligned(64)));
 	uint32_t rseq;	/* futex: bumped when bytes are consumed */
 	uint32_t wwait; /* producer waiting for space (hint) */
+	uint32_t lwait; /* outputs: writers waiting for wlock (hint) */
 };
 
 struct ring {
@@ -158,5 +159,20 @@ int ring_own(struct ring *r);
 /* futex wrappers on words of the mapping (shared, never PRIVATE). */
 int ring_futex_wait(uint32_t *w, uint32_t val, int64_t timeout_ns);
 void ring_futex_wake(uint32_t *w, int n);
+
+/* --- output rings: the helper is the only consumer --- */
+/* The readable bytes at tail as up to two spans, without copying; returns
+ * the span count, 0 when the ring is empty. Single consumer only. */
+int ring_peek(const struct ring *r, char **p1, size_t *n1, char **p2,
+    size_t *n2);
+/* Drops n peeked bytes at tail and wakes producers waiting for space.
+ * Single consumer only. */
+void ring_consume(struct ring *r, size_t n);
+
+/* Output rings: ring_wlock_wait and ring_wunlock with a waiter hint
+ * (lwait), so that an uncontended unlock makes no syscall. Writers use
+ * both or neither. */
+int ring_wlock_wait_hinted(struct ring *r, int64_t timeout_ns);
+void ring_wunlock_hinted(struct ring *r, pid_t pid);
 
 #endif
