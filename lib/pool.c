@@ -1,0 +1,399 @@
+/* pool: the pool/master protocol lines, and the helper both run in. */
+#include "pool.h"
+#include "helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+#define POOL_VLEN (sizeof(POOL_VERSION " ") - 1)
+
+/* 1 when name can travel in a DAEMON line: 1-255 bytes, no newline. */
+static int
+pool_name_ok(const char *name)
+{
+	size_t n;
+
+	if (name == NULL)
+		return 0;
+	n = strlen(name);
+	return n > 0 && n <= POOL_NAME_MAX && memchr(name, '\n', n) == NULL;
+}
+
+/* 1 when s is a reason token: 1-32 of [a-z-]. */
+static int
+pool_reason_ok(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strspn(s, "abcdefghijklmnopqrstuvwxyz-");
+	return n > 0 && n <= POOL_REASON_MAX && s[n] == '\0';
+}
+
+int
+pool_encode(
+    char *buf, size_t len, enum pool_verb verb, const char *arg, int port)
+{
+	int n = -1;
+
+	switch (verb) {
+	case POOL_DAEMON:
+		if (pool_name_ok(arg))
+			n = snprintf(buf, len, POOL_VERSION " DAEMON %s", arg);
+		break;
+	case POOL_PORT:
+		if (port >= 1 && port <= 65535)
+			n = snprintf(buf, len, POOL_VERSION " PORT %d", port);
+		break;
+	case POOL_REFUSED:
+		if (pool_reason_ok(arg))
+			n = snprintf(buf, len, POOL_VERSION " REFUSED %s", arg);
+		break;
+	case POOL_END:
+		n = snprintf(buf, len, POOL_VERSION " END");
+		break;
+	case POOL_BYE:
+		n = snprintf(buf, len, POOL_VERSION " BYE");
+		break;
+	}
+	if (n < 0 || (size_t)n >= len || n >= AUTH_LINE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* A port in canonical decimal (no sign, no leading zero), 1-65535. */
+static int
+pool_port_parse(const char *s, int *port)
+{
+	long v = 0;
+	size_t i;
+
+	if (s[0] < '1' || s[0] > '9')
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 5)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+int
+pool_decode(const char *line, struct pool_msg *m)
+{
+	const char *p;
+	size_t n;
+
+	memset(m, 0, sizeof(*m));
+	if (strncmp(line, POOL_VERSION " ", POOL_VLEN) != 0)
+		goto proto;
+	p = line + POOL_VLEN;
+	if (strncmp(p, "DAEMON ", 7) == 0) {
+		p += 7;
+		if ((n = strlen(p)) == 0 || n > POOL_NAME_MAX)
+			goto proto;
+		memcpy(m->arg, p, n + 1);
+		m->verb = POOL_DAEMON;
+	} else if (strncmp(p, "PORT ", 5) == 0) {
+		if (pool_port_parse(p + 5, &m->port) == -1)
+			goto proto;
+		m->verb = POOL_PORT;
+	} else if (strncmp(p, "REFUSED ", 8) == 0) {
+		if (!pool_reason_ok(p + 8))
+			goto proto;
+		strcpy(m->arg, p + 8);
+		m->verb = POOL_REFUSED;
+	} else if (strcmp(p, "END") == 0) {
+		m->verb = POOL_END;
+	} else if (strcmp(p, "BYE") == 0) {
+		m->verb = POOL_BYE;
+	} else {
+		goto proto;
+	}
+	return 0;
+proto:
+	errno = EPROTO;
+	return -1;
+}
+
+void
+pool_printable(char *buf, size_t len, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && s[i] != '\0'; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	buf[i] = '\0';
+}
+
+/* Set by the handlers, in the helper only: the stop signal, a child. */
+volatile sig_atomic_t pool_stop;
+volatile sig_atomic_t pool_child;
+
+static void
+pool_on_stop(int sig)
+{
+	pool_stop = sig;
+}
+
+static void
+pool_on_child(int sig)
+{
+	(void)sig;
+	pool_child = 1;
+}
+
+/* The signals the helpers handle; they stay blocked outside waits. */
+static void
+pool_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGCHLD);
+}
+
+void
+pool_say(int fd, char kind, const char *fmt, ...)
+{
+	char buf[POOL_MSG_MAX];
+	size_t n, off = 0;
+	ssize_t w;
+	va_list ap;
+	int m;
+
+	buf[0] = kind;
+	buf[1] = ' ';
+	va_start(ap, fmt);
+	m = vsnprintf(buf + 2, sizeof(buf) - 3, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	n = strlen(buf);
+	for (off = 2; off < n; off++)
+		if (buf[off] == '\n')
+			buf[off] = '?';
+	buf[n++] = '\n';
+	for (off = 0; off < n;) {
+		w = write(fd, buf + off, n - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		off += (size_t)w;
+	}
+}
+
+/* Child: from a copy of the shell to a clean helper, msgfd on 3. */
+static void
+pool_child_setup(int msgfd, int keep_stderr)
+{
+	struct sigaction sa;
+	sigset_t set;
+	int sig, fd;
+
+	if ((fd = fcntl(msgfd, F_DUPFD_CLOEXEC, 10)) != -1) {
+		close(msgfd);
+		msgfd = fd;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	setsid();
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (!keep_stderr || fcntl(2, F_GETFD) == -1)
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	dup2(msgfd, 3);
+	close(msgfd);
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	if (syscall(SYS_close_range, 4U, ~0U, 0) == -1)
+		for (fd = 4; fd < 1024; fd++)
+			close(fd);
+
+	/* Handlers without SA_RESTART: a stop interrupts blocking calls. */
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = pool_on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = pool_on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	sigaction(SIGPIPE, &sa, NULL);
+	pool_sigset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+pid_t
+pool_spawn(pool_fn fn, void *arg, const char *name, int keep_stderr,
+    struct pool_link *l)
+{
+	sigset_t all, old;
+	int p[2], e, rc;
+	pid_t pid;
+
+	memset(l, 0, sizeof(*l));
+	l->fd = l->pidfd = -1;
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	fflush(NULL);
+	/* No shell handler in the child before the scrub, and the child
+	 * cannot be reaped by the shell before its pidfd is open. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		pool_child_setup(p[1], keep_stderr);
+		prctl(PR_SET_NAME, name, 0, 0, 0);
+		rc = fn(arg, 3);
+		pool_say(3, 'X', "%d", rc);
+		_exit(rc);
+	}
+	e = errno;
+	if (pid > 0)
+		l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[1]);
+	if (pid == -1) {
+		close(p[0]);
+		errno = e;
+		return -1;
+	}
+	l->fd = p[0];
+	l->pid = pid;
+	return pid;
+}
+
+/* Takes the first whole message out of l->buf; its kind, or 0. */
+static int
+pool_link_take(struct pool_link *l, char *line, size_t len)
+{
+	char *nl;
+	size_t n, k;
+	int kind;
+
+	while ((nl = memchr(l->buf, '\n', l->len)) != NULL) {
+		n = (size_t)(nl - l->buf);
+		kind = n >= 2 && l->buf[1] == ' ' ? l->buf[0] : 0;
+		k = n >= 2 ? n - 2 : 0;
+		if (k > len - 1)
+			k = len - 1;
+		memcpy(line, l->buf + 2, k);
+		line[k] = '\0';
+		l->len -= n + 1;
+		memmove(l->buf, nl + 1, l->len);
+		if (kind == 'X')
+			l->status = atoi(line);
+		if (kind == 'O' || kind == 'E' || kind == 'X')
+			return kind;
+	}
+	if (l->len == sizeof(l->buf))
+		l->len = 0; /* no newline in a full buffer: not ours */
+	return 0;
+}
+
+int
+pool_link_next(struct pool_link *l, char *line, size_t len, int64_t timeout_ns)
+{
+	struct pollfd pfd;
+	ssize_t n;
+	int kind;
+
+	if (len == 0)
+		return -1;
+	if ((kind = pool_link_take(l, line, len)) != 0)
+		return kind;
+	if (l->fd == -1)
+		return -1;
+	pfd.fd = l->fd;
+	pfd.events = POLLIN;
+	n = poll(&pfd, 1, (int)((timeout_ns + 999999) / 1000000));
+	if (n <= 0)
+		return 0; /* timeout or EINTR: the caller checks signals */
+	n = read(l->fd, l->buf + l->len, sizeof(l->buf) - l->len);
+	if (n == -1)
+		return 0;
+	if (n == 0) {
+		pool_link_close(l);
+		return -1;
+	}
+	l->len += (size_t)n;
+	return pool_link_take(l, line, len);
+}
+
+void
+pool_link_close(struct pool_link *l)
+{
+	if (l->fd != -1)
+		close(l->fd);
+	if (l->pidfd != -1)
+		close(l->pidfd);
+	l->fd = l->pidfd = -1;
+}
+
+void
+pool_link_stop(struct pool_link *l, int64_t wait_ns)
+{
+	int64_t deadline = helper_now() + wait_ns;
+	char line[POOL_MSG_MAX];
+	int k;
+
+	if (l->fd == -1)
+		return;
+	/* By pidfd: the PID may be reused once the shell has reaped it. */
+	if (l->pidfd != -1)
+		syscall(SYS_pidfd_send_signal, l->pidfd, SIGTERM, NULL, 0);
+	else
+		kill(l->pid, SIGTERM);
+	while (wait_ns > 0 && helper_now() < deadline) {
+		k = pool_link_next(
+		    l, line, sizeof(line), deadline - helper_now());
+		if (k == -1 || k == 'X')
+			break;
+	}
+	pool_link_close(l);
+}
+
+int
+pool_shell_gone(int msgfd)
+{
+	struct pollfd pfd = {msgfd, 0, 0};
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
+}
