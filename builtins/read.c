@@ -141,7 +141,10 @@ rd_socket(struct ring *r, const struct rd_opts *o)
 		if (state != RING_LIVE || !ring_alive(r))
 			flags |= RING_TAKE_PARTIAL; /* nothing more will come */
 		if ((want = ring_used(r)) > 0) {
-			want = want < o->max ? want : o->max;
+			/* One more than is buffered, unless -b says less: with
+			 * -l, ring_take reads "max bytes without a newline" as
+			 * a -b cut and would take a line not yet whole. */
+			want = want < o->max ? want + 1 : o->max;
 			if (rd_grow(want) == -1) {
 				builtin_error("%s: out of memory", o->id);
 				return EXECUTION_FAILURE;

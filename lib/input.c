@@ -172,9 +172,12 @@ input_service(struct input *in, struct client *c)
 	}
 	total = c->slen + (size_t)n;
 	if (in->owner == c) {
+		/* Looked at before publishing: ring_last_nl is relative to
+		 * head, which the publish moves past these bytes. */
+		k = ring_last_nl(r, total);
 		ring_publish(r, total);
 		c->slen = 0;
-		if ((k = ring_last_nl(r, total)) == (ssize_t)total - 1) {
+		if (k == (ssize_t)total - 1) {
 			in->owner = NULL;
 			input_unpark(in);
 		}

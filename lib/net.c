@@ -192,7 +192,7 @@ net_connect(const char *host, int port, int64_t timeout_ns, char *err,
 void
 net_addr_str(int fd, int peer, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 }; /* ss_family 0 if the call fails */
 	socklen_t sl = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0, rc;
