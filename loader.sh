@@ -40,5 +40,6 @@ if __bashsock_load; then
 	unset -f __bashsock_load
 else
 	unset -f __bashsock_load
+	# shellcheck disable=SC2317 # reached when run instead of sourced
 	return 1 2>/dev/null || false
 fi

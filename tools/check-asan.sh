@@ -51,6 +51,7 @@ bin=$out/bin
 mkdir -p "$bin"
 # (A bash script, not sh: dash would drop the exported functions bats uses.)
 real=$(command -v bash)
+# shellcheck disable=SC2016 # "$0" and "$@" are the wrapper's own
 printf '#!%s\nLD_PRELOAD=%q BASH_ENV=%q exec -a "$0" %q "$@"\n' \
 	"$real" "$libasan" "$bin/unpreload.bash" "$real" >"$bin/bash"
 echo 'unset LD_PRELOAD BASH_ENV' >"$bin/unpreload.bash"

@@ -3,6 +3,9 @@
 # 1. bind-input + a third-party sender + the seed's read loop up to END.
 # 2. bind-output talking to a bind-input of the same shell: the escaped
 #    message and END, each side closed by kill -INT.
+# `read ID`, `read -v VAR` and `bind-input -v VAR` are bashsock's: shellcheck
+# takes the first for bash's read and cannot see the variables the others set.
+# shellcheck disable=SC2034,SC2154,SC2162
 set -u
 cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=loader.sh

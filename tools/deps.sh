@@ -4,7 +4,9 @@
 set -u
 pkgs=(bash-builtins pkg-config gcc make binutils libssl-dev bats bats-assert
 	bats-support socat netcat-openbsd ncat python3 iproute2 procps psmisc
-	util-linux tmux)
+	util-linux tmux
+	valgrind clang libclang-rt-14-dev shellcheck cppcheck clang-tidy
+	clang-format)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
@@ -17,8 +19,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends \
-	"${missing[@]}" >/dev/null || {
+if ! { apt-get update -qq >/dev/null &&
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
 	echo "deps: apt-get install failed for: ${missing[*]}" >&2
 	exit 1
-}
+fi

@@ -29,7 +29,7 @@ for name in "$@"; do
 		failed=$((failed + 1))
 		echo "not ok fuzz $name"
 		grep -v '^#[0-9]' "$log" | tail -40 | sed 's/^/# /'
-		ls build/fuzz/crash/"$name"-* 2>/dev/null | sed 's/^/# artifact: /'
+		find build/fuzz/crash -name "$name-*" | sed 's/^/# artifact: /'
 	fi
 done
 echo "fuzz: $passed passed, $failed failed"

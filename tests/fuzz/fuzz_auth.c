@@ -81,11 +81,11 @@ mac_hex(char *out, const char *role, const uint8_t *key, size_t keylen,
 	char msg[256];
 	int m;
 
-	m = snprintf(msg, sizeof(msg), "bashsock/1 %s %s %s %s", role,
-	    PURPOSE, chal, nonce);
+	m = snprintf(msg, sizeof(msg), "bashsock/1 %s %s %s %s", role, PURPOSE,
+	    chal, nonce);
 	CHECK(HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)msg,
 		  (size_t)m, mac, &len) != NULL &&
-	    len == 32);
+	      len == 32);
 	hex(out, mac, 32);
 }
 
@@ -130,8 +130,8 @@ mode_valid_proof(const uint8_t *p, size_t n)
 		return;
 	CHECK(auth_challenge_new(&ch, PURPOSE, line, sizeof(line)) == 0);
 	CHECK(strlen(ch.hex) == 64 &&
-	    strncmp(line, "BASHSOCK/1 CHALLENGE " PURPOSE " ", 29) == 0 &&
-	    strcmp(line + 29, ch.hex) == 0);
+	      strncmp(line, "BASHSOCK/1 CHALLENGE " PURPOSE " ", 29) == 0 &&
+	      strcmp(line + 29, ch.hex) == 0);
 	mac_hex(proof, "client", key, keylen, ch.hex, nonce);
 	snprintf(line, sizeof(line), "BASHSOCK/1 PROOF %s %s", proof, nonce);
 	/* Some inputs change one byte of the line (flip's high bit set). */
@@ -144,8 +144,8 @@ mode_valid_proof(const uint8_t *p, size_t n)
 			changed = 1;
 		}
 	}
-	rc = auth_challenge_check(&ch, (const char *)key, keylen, line, reply,
-	    sizeof(reply));
+	rc = auth_challenge_check(
+	    &ch, (const char *)key, keylen, line, reply, sizeof(reply));
 	if (changed) {
 		CHECK(rc == -1 && (errno == EPROTO || errno == EACCES));
 		return;
@@ -195,8 +195,8 @@ mode_peer(const uint8_t *p, size_t n, int server)
 	int rc;
 
 	err[0] = '\0';
-	rc = over_socket(p, n, server ? run_server : run_client, err,
-	    sizeof(err));
+	rc = over_socket(
+	    p, n, server ? run_server : run_client, err, sizeof(err));
 	CHECK(rc == -1);
 	CHECK(errno == EPROTO || errno == EACCES || errno == ECONNRESET);
 	CHECK(err[0] != '\0' && strlen(err) < sizeof(err));

@@ -44,8 +44,9 @@ ref_id(const char *s)
 		s[0]) == NULL)
 		return -1;
 	for (i = 1; i < n; i++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			   "0123456789_.-",
+		if (strchr(
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789_.-",
 			s[i]) == NULL)
 			return -1;
 	return 0;
@@ -83,7 +84,7 @@ check_id(const char *s)
 	/* Nothing accepted can name a path or hide a control byte. */
 	if (parse_id(s) == 0)
 		CHECK(strchr(s, '/') == NULL && strcmp(s, ".") != 0 &&
-		    strcmp(s, "..") != 0 && s[0] != '.' && s[0] != '-');
+		      strcmp(s, "..") != 0 && s[0] != '.' && s[0] != '-');
 }
 
 static void
@@ -160,9 +161,9 @@ check_secs(const char *s)
 	/* SECS: digits, or digits '.' digits with either side empty but not
 	 * both; at most one year. */
 	want = (w + f > 0 &&
-		   (s[w] == '\0' || (s[w] == '.' && s[w + 1 + f] == '\0'))) ?
-	    0 :
-	    -1;
+		   (s[w] == '\0' || (s[w] == '.' && s[w + 1 + f] == '\0')))
+		   ? 0
+		   : -1;
 	whole = ref_digits(s, w);
 	if (want == 0) {
 		for (i = 0; i < f && i < 9; i++, scale /= 10)

@@ -125,9 +125,9 @@ produce(struct ring *r, struct ref *f, struct in *in, int generated)
 		if (!generated)
 			tmp[i] = (char)next(in);
 		else
-			tmp[i] = every && (f->len + i) % (every + 1) == every ?
-			    '\n' :
-			    (char)('a' + (f->len + i) % 26);
+			tmp[i] = every && (f->len + i) % (every + 1) == every
+				     ? '\n'
+				     : (char)('a' + (f->len + i) % 26);
 	}
 	ring_put(r, 0, tmp, k);
 	CHECK(ring_spans(r, k, n - k, &p1, &n1, &p2, &n2) == (n2 ? 2 : 1));
@@ -184,8 +184,7 @@ consume(struct ring *r, struct ref *f, struct in *in, int flags)
 		want = avail;
 	else if (nl >= 0)
 		want = (size_t)nl + 1;
-	else if ((flags & RING_TAKE_PARTIAL) || used == r->cap ||
-	    avail == max)
+	else if ((flags & RING_TAKE_PARTIAL) || used == r->cap || avail == max)
 		want = avail;
 	else
 		want = 0;
@@ -198,9 +197,9 @@ consume(struct ring *r, struct ref *f, struct in *in, int flags)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct in in = { data, size };
+	struct in in = {data, size};
 	struct ring r, view;
-	struct ref f = { NULL, 0, 0, 0 };
+	struct ref f = {NULL, 0, 0, 0};
 	uint64_t start;
 	size_t cap;
 	char *map;
@@ -211,7 +210,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cap = next16(&in);
 	cap = cap & 0x8000 ? 1 + cap % 4096 : 1 + cap % 48;
 	start = (uint64_t)next16(&in) | (uint64_t)next16(&in) << 16 |
-	    (uint64_t)next(&in) << 32;
+		(uint64_t)next(&in) << 32;
 	/* Exactly the mapping's size, so ASan sees any access past it. */
 	if (posix_memalign((void **)&map, 4096, RING_HDR + cap) != 0)
 		return 0;

@@ -1,0 +1,238 @@
+#!/usr/bin/env bats
+# security: a second (and third) user, created here, cannot see, read,
+# close or replace another user's bindings, cannot make bashsock use a
+# directory or link it planted, and names with '/', '..' or control
+# characters never reach the file system. Needs root (CI runs as root):
+# without it every test skips, saying so.
+
+bats_require_minimum_version 1.5.0
+load test_helper/common
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	local so
+	# Two users of our own: an attacker, and a victim with no runtime
+	# directory yet.
+	export BS_ATK="bsatk$$" BS_VIC="bsvic$$"
+	useradd -M -N -s /bin/bash "$BS_ATK" || return 1
+	useradd -M -N -s /bin/bash "$BS_VIC" || return 1
+	BS_VIC_UID=$(id -u "$BS_VIC")
+	export BS_VIC_UID
+	# The object and its loader where both users can read them (the
+	# checkout may sit in root's home). Under make check-asan BASHSOCK_SO
+	# names the ASan build: that one goes.
+	BS_PUB=$(mktemp -d /tmp/bashsock-sec.XXXXXX)
+	chmod 0755 "$BS_PUB"
+	so=${BASHSOCK_SO:-$BS_ROOT/bashsock.so}
+	cp "$BS_ROOT/loader.sh" "$so" "$BS_PUB/"
+	chmod 0644 "$BS_PUB/loader.sh" "$BS_PUB/bashsock.so"
+	export BS_PUB
+}
+
+teardown_file() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	local u
+	for u in "$BS_ATK" "$BS_VIC"; do
+		# Their helpers (these users exist only for this file), by PID.
+		for p in $(pgrep -u "$u" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+			bs_wait_gone "$p" 100
+		done
+		userdel "$u" 2>/dev/null
+	done
+	rm -rf "/dev/shm/bashsock-$BS_VIC_UID" "$BS_PUB"
+	rm -rf /tmp/bashsock-sec-atk.*
+}
+
+setup() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to create users (CI runs as root)"
+	bs_setup
+	export LC_ALL=C
+	TMP=$BATS_TEST_TMPDIR
+	# Whatever a previous test planted for the victim goes.
+	rm -rf "/dev/shm/bashsock-$BS_VIC_UID"
+}
+
+teardown() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	bs_teardown
+	as "$BS_VIC" 'unbind -a' 2>/dev/null || true
+	as "$BS_ATK" 'unbind -a' 2>/dev/null || true
+}
+
+# as USER SCRIPT [ARG...]: runs SCRIPT in a bash of USER with the builtins
+# loaded (status 9 when they do not load), in this test's namespace, with
+# no XDG_RUNTIME_DIR unless the caller sets one in SCRIPT.
+as() {
+	local user=$1 script=$2
+	shift 2
+	(cd / && runuser -u "$user" -- env -u XDG_RUNTIME_DIR \
+		BASHSOCK_SO="$BS_PUB/bashsock.so" BASHSOCK_NS="$BASHSOCK_NS" \
+		BS_PUB="$BS_PUB" PATH="$PATH" LC_ALL=C \
+		bash -c 'source "$BS_PUB/loader.sh" || exit 9
+'"$script" _ "$@")
+}
+
+# The runtime base directory of root here, as lib/rt.c computes it.
+root_base() {
+	local x=${XDG_RUNTIME_DIR:-}
+	if [ -n "$x" ] && [ -d "$x" ] && [ ! -L "$x" ] &&
+		[ "$(stat -c '%u %a' "$x")" = "0 700" ]; then
+		echo "$x/bashsock"
+	else
+		echo "/dev/shm/bashsock-0"
+	fi
+}
+
+send_line() {
+	python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.argv[2].encode() + b"\n"); s.close()' "$1" "$2"
+}
+
+@test "the users and the loader work (the other tests rely on it)" {
+	run -0 as "$BS_ATK" 'type -t bind-input; id -u'
+	assert_line builtin
+	assert_line "$(id -u "$BS_ATK")"
+}
+
+@test "another user cannot list, read, close or replace a binding" {
+	local port port2 pid dir
+	port=$(bs_free_port)
+	port2=$(bs_free_port)
+	bind-input -v pid sec1 "$port"
+	send_line "$port" secret
+	bs_wait_for 250 eval '[ "$(bindings | awk "{ print \$6 }")" = 7 ]'
+	dir=$(root_base)/$BASHSOCK_NS
+
+	# List: nothing, in this namespace or any.
+	run -0 as "$BS_ATK" 'bindings; bindings -a'
+	assert_output ''
+	# Read: no such binding for them (2), and bash's own read gets nothing.
+	run -2 as "$BS_ATK" 'read -l -w 1 sec1'
+	refute_output --partial secret
+	run -0 as "$BS_ATK" 'read sec1 </dev/null; echo "bash read $? [$sec1]"'
+	assert_output "bash read 1 []"
+	# Close: unbind finds nothing; -a closes nothing; a signal is refused.
+	run -1 as "$BS_ATK" 'unbind sec1'
+	run -0 as "$BS_ATK" 'unbind -a'
+	run -1 as "$BS_ATK" 'kill -TERM "$1"' "$pid"
+	# Their own IDs are theirs: the same ID binds in their namespace; the
+	# port root listens on does not.
+	run -1 as "$BS_ATK" 'bind-input sec1 "$1"' "$port"
+	run -0 as "$BS_ATK" 'bind-input sec1 "$1" >/dev/null && unbind sec1' "$port2"
+	# Even pointed at root's directory, they get nothing from it.
+	run -0 as "$BS_ATK" 'XDG_RUNTIME_DIR=${1%/bashsock} bindings -a' "$(root_base)"
+	assert_output ''
+	# The files themselves are out of reach.
+	run -0 as "$BS_ATK" '! ls "$1" 2>/dev/null && ! cat "$1/sec1" 2>/dev/null' "$dir"
+
+	# Root's binding is untouched: same helper, the data still there.
+	run -0 bindings
+	assert_output --regexp "^sec1 in .* $port $pid 7 0\$"
+	run -0 read -l sec1
+	assert_output secret
+}
+
+@test "a runtime directory planted by another user is refused, never used" {
+	local base=/dev/shm/bashsock-$BS_VIC_UID port mode
+	port=$(bs_free_port)
+	for mode in 0777 0700 0755; do
+		rm -rf "$base"
+		as "$BS_ATK" 'mkdir -m "$1" "$2"' "$mode" "$base"
+		[ "$(stat -c %U "$base")" = "$BS_ATK" ]
+		run -1 --separate-stderr as "$BS_VIC" 'bind-input v1 "$1"' "$port"
+		[ "${#stderr_lines[@]}" -eq 1 ] || fail "stderr: $stderr"
+		bs_port_free "$port"
+		# Nothing of the victim's went in.
+		[ -z "$(find "$base" -mindepth 1)" ] || fail "files in $base: $(find "$base")"
+		run -0 as "$BS_VIC" 'bindings'
+		assert_output ''
+	done
+	# A regular file or a FIFO in its place: refused too.
+	rm -rf "$base"
+	as "$BS_ATK" ': >"$1"' "$base"
+	run -1 as "$BS_VIC" 'bind-input v1 "$1"' "$port"
+	rm -f "$base"
+	as "$BS_ATK" 'mkfifo "$1"' "$base"
+	run -1 as "$BS_VIC" 'bind-input v1 "$1"' "$port"
+	rm -f "$base"
+	# Once it is gone, the victim's own directory is made, 0700.
+	run -0 as "$BS_VIC" 'bind-input v1 "$1" >/dev/null && bindings' "$port"
+	assert_output --partial "v1 in"
+	[ "$(stat -c '%U %a' "$base")" = "$BS_VIC 700" ]
+	run -0 as "$BS_VIC" 'unbind v1'
+}
+
+@test "a link planted by another user is refused, never followed" {
+	local base=/dev/shm/bashsock-$BS_VIC_UID port trap vdir
+	port=$(bs_free_port)
+	# To a directory the attacker owns and can read.
+	trap=$(mktemp -d /tmp/bashsock-sec-atk.XXXXXX)
+	chown "$BS_ATK" "$trap"
+	chmod 0777 "$trap"
+	as "$BS_ATK" 'ln -s "$1" "$2"' "$trap" "$base"
+	run -1 --separate-stderr as "$BS_VIC" 'bind-input v1 "$1"' "$port"
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "stderr: $stderr"
+	[ -z "$(find "$trap" -mindepth 1)" ] || fail "files in $trap: $(find "$trap")"
+	bs_port_free "$port"
+	rm -f "$base"
+	# To a directory the victim owns, 0700 (it would pass the owner and
+	# mode checks if the link were followed).
+	vdir=$(mktemp -d /tmp/bashsock-sec-atk.XXXXXX)
+	chown "$BS_VIC" "$vdir"
+	chmod 0700 "$vdir"
+	as "$BS_ATK" 'ln -s "$1" "$2"' "$vdir" "$base"
+	run -1 as "$BS_VIC" 'bind-input v1 "$1"' "$port"
+	[ -z "$(find "$vdir" -mindepth 1)" ] || fail "files in $vdir: $(find "$vdir")"
+	rm -f "$base"
+	# XDG_RUNTIME_DIR naming a link, or a directory of the attacker: not
+	# used; the victim's /dev/shm directory is.
+	as "$BS_ATK" 'ln -s "$1" "$2"' "$vdir" "$trap/xdg"
+	run -0 as "$BS_VIC" 'XDG_RUNTIME_DIR=$2 bind-input v1 "$1" >/dev/null &&
+		XDG_RUNTIME_DIR=$3 bindings && unbind v1' "$port" "$trap/xdg" "$trap"
+	assert_output --partial "v1 in"
+	[ -z "$(find "$vdir" -mindepth 1)" ]
+	[ "$(find "$trap" -mindepth 1)" = "$trap/xdg" ]
+	[ "$(stat -c '%U %a' "$base")" = "$BS_VIC 700" ]
+}
+
+@test "names with '/', '..' or control characters never reach the file system" {
+	local port box before after name names
+	port=$(bs_free_port)
+	# A runtime directory and a working directory of this test alone, so
+	# that anything created shows.
+	box=$TMP/box
+	mkdir -p -m 0700 "$box/xdg" "$box/cwd/deep"
+	export XDG_RUNTIME_DIR=$box/xdg
+	# The base and namespace directories and the generation file exist now.
+	bindings >/dev/null
+	read -l nosuch 2>/dev/null || true
+	before=$(find "$box" | sort)
+	names=('a/b' '../x' '..' '.' "/tmp/bashsock-evil$$" 'x/../../evil'
+		$'a\nb' $'a\tb' $'\e[1mx' $'x\x7f' $'x\x01' 'x y' 'a*'
+		"x;touch /tmp/bashsock-evil$$" "$(printf 'a%.0s' {1..65})" '')
+	cd "$box/cwd/deep"
+	for name in "${names[@]}"; do
+		run -2 bind-input "$name" "$port"
+		bs_port_free "$port"
+		run -2 read -l "$name"
+		run -2 unbind "$name"
+		if [ "$(type -t bind-output)" = builtin ]; then
+			run -2 bind-output "$name" 127.0.0.1 "$port"
+		fi
+		# As a namespace (empty means "default"): refused before any
+		# directory is made.
+		[ -n "$name" ] || continue
+		BASHSOCK_NS=$name run -2 bind-input ok "$port"
+		BASHSOCK_NS=$name run -2 bindings
+		BASHSOCK_NS=$name run -2 unbind -a
+		BASHSOCK_NS=$name run -2 read -l ok
+	done
+	bs_port_free "$port"
+	after=$(find "$box" | sort)
+	[ "$before" = "$after" ] ||
+		fail "new files: $(comm -13 <(echo "$before") <(echo "$after"))"
+	[ ! -e "/tmp/bashsock-evil$$" ]
+}
