@@ -120,6 +120,7 @@ FUZZ_LIB_escape := lib/escape.c
 FUZZ_LIB_parse  := lib/parse.c
 FUZZ_LIB_ring   := lib/ring.c
 FUZZ_LIB_auth   := lib/auth.c lib/helper.c
+FUZZ_LIB_pool   := lib/pool.c lib/helper.c
 .SECONDEXPANSION:
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(or $$(FUZZ_LIB_$$*),$$(LIB_SRC)) lib/*.h
 	@mkdir -p build/fuzz

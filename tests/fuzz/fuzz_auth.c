@@ -17,6 +17,13 @@
  *   4  a byte stream and a buffer size for auth_readline over a pipe:
  *      what it returns is exactly the bytes before the first newline, and
  *      it leaves everything after that newline unread
+ *   5  a server's first line for auth_proof_new, then its answer line for
+ *      auth_proof_check (the client's I/O-free steps): the first is taken
+ *      only when it is exactly a CHALLENGE for the purpose; the answer is
+ *      never taken (it would need the key's MAC over a fresh nonce)
+ *   6  a key (and maybe a second one, and a byte to change on the way):
+ *      the whole exchange through the I/O-free steps of both sides works
+ *      exactly when the keys match and nothing was changed
  *
  *   make fuzz-build && build/fuzz/fuzz_auth tests/fuzz/corpus/auth
  */
@@ -239,12 +246,146 @@ mode_readline(const uint8_t *p, size_t n)
 	close(fd[0]);
 }
 
+/* 1 when s is exactly "BASHSOCK/1 CHALLENGE <purpose> <64 lowercase hex>". */
+static int
+is_challenge(const char *s)
+{
+	const char *pre = "BASHSOCK/1 CHALLENGE " PURPOSE " ";
+	size_t n = strlen(pre);
+
+	return strncmp(s, pre, n) == 0 && strlen(s + n) == 64 &&
+	       strspn(s + n, "0123456789abcdef") == 64;
+}
+
+static void
+mode_client_steps(const uint8_t *p, size_t n)
+{
+	struct auth_proof pr;
+	char line[AUTH_LINE_MAX], err[AUTH_ERR], *first, *answer;
+	const uint8_t *nl = memchr(p, '\n', n);
+	size_t k = nl != NULL ? (size_t)(nl - p) : n;
+	int rc;
+
+	first = dup0(p, k);
+	answer = dup0(nl != NULL ? nl + 1 : p + n, nl != NULL ? n - k - 1 : 0);
+	err[0] = '\0';
+	rc = auth_proof_new(&pr, "k3y", 3, PURPOSE, first, line, sizeof(line),
+	    err, sizeof(err));
+	if (is_challenge(first)) { /* as a C string: NULs are the reader's */
+		CHECK(rc == 0);
+		CHECK(strncmp(line, "BASHSOCK/1 PROOF ", 17) == 0 &&
+		      strlen(line) == 17 + 64 + 1 + 64);
+		rc = auth_proof_check(&pr, answer, err, sizeof(err));
+		CHECK(rc == -1 && (errno == EACCES || errno == EPROTO));
+	} else {
+		CHECK(rc == -1 && (errno == EACCES || errno == EPROTO));
+	}
+	CHECK(rc == 0 || err[0] != '\0');
+	free(first);
+	free(answer);
+}
+
+/* Changes byte at of line (a NUL-free string) when flip says so. 1 when
+ * the line changed. */
+static int
+maybe_change(char *line, unsigned flip)
+{
+	size_t at;
+	char c;
+
+	if (!(flip & 0x80) || line[0] == '\0')
+		return 0;
+	at = (flip & 0x7f) * 7 % strlen(line);
+	c = (char)(line[at] ^ (1 + (flip >> 8 & 0x3f)));
+	if (c == '\0' || c == '\n' || c == line[at])
+		return 0;
+	line[at] = c;
+	return 1;
+}
+
+static void both_steps(const char *k1, size_t klen, const char *k2,
+    size_t k2len, int same, unsigned f1, unsigned f2, unsigned f3);
+
+static void
+mode_both_steps(const uint8_t *p, size_t n)
+{
+	unsigned f1, f2, f3;
+	size_t klen, k2len, i;
+	char *k1, *k2;
+	int same;
+
+	if (n < 8)
+		return;
+	f1 = p[0] | p[1] << 8;
+	f2 = p[2] | p[3] << 8;
+	f3 = p[4] | p[5] << 8;
+	klen = 1 + p[6] % 64;
+	p += 7, n -= 7;
+	if (n < klen)
+		return;
+	/* The server's key: the same, or the rest of the input when there
+	 * is one (which may be equal again). Keys hold no NUL (they come
+	 * from a command line): HMAC pads a short key with zero bytes, so
+	 * "k" and "k\0" would be one key. */
+	k2len = n - klen > 0 ? n - klen : klen;
+	if (k2len > AUTH_KEY_MAX)
+		k2len = AUTH_KEY_MAX;
+	k1 = dup0(p, klen);
+	k2 = dup0(n - klen > 0 ? p + klen : p, k2len);
+	for (i = 0; i < klen; i++)
+		k1[i] = k1[i] == '\0' ? 'x' : k1[i];
+	for (i = 0; i < k2len; i++)
+		k2[i] = k2[i] == '\0' ? 'x' : k2[i];
+	same = k2len == klen && memcmp(k1, k2, klen) == 0;
+	both_steps(k1, klen, k2, k2len, same, f1, f2, f3);
+	free(k1);
+	free(k2);
+}
+
+static void
+both_steps(const char *k1, size_t klen, const char *k2, size_t k2len, int same,
+    unsigned f1, unsigned f2, unsigned f3)
+{
+	struct auth_challenge ch;
+	struct auth_proof pr;
+	char chal[AUTH_LINE_MAX], proof[AUTH_LINE_MAX], reply[AUTH_LINE_MAX];
+	char err[AUTH_ERR];
+	int changed = 0, rc;
+
+	CHECK(auth_challenge_new(&ch, PURPOSE, chal, sizeof(chal)) == 0);
+	changed |= maybe_change(chal, f1);
+	rc = auth_proof_new(&pr, k1, klen, PURPOSE, chal, proof, sizeof(proof),
+	    err, sizeof(err));
+	if (rc == -1) {
+		CHECK(changed && (errno == EPROTO || errno == EACCES));
+		return;
+	}
+	changed |= maybe_change(proof, f2);
+	rc = auth_challenge_check(&ch, k2, k2len, proof, reply, sizeof(reply));
+	if (rc == -1) {
+		CHECK(changed || !same);
+		CHECK(errno == EPROTO || errno == EACCES);
+		if (errno == EACCES)
+			CHECK(strcmp(reply, "BASHSOCK/1 DENIED") == 0);
+		if (reply[0] != '\0')
+			CHECK(auth_proof_check(&pr, reply, err, sizeof(err)) ==
+				  -1 &&
+			      errno == EACCES);
+		return;
+	}
+	CHECK(!changed && same);
+	changed |= maybe_change(reply, f3);
+	rc = auth_proof_check(&pr, reply, err, sizeof(err));
+	CHECK(changed ? rc == -1 && (errno == EACCES || errno == EPROTO)
+		      : rc == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1 || size > 65536)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 7) {
 	case 0:
 		mode_check_line(data + 1, size - 1);
 		break;
@@ -257,8 +398,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3:
 		mode_peer(data + 1, size - 1, 1);
 		break;
-	default:
+	case 4:
 		mode_readline(data + 1, size - 1);
+		break;
+	case 5:
+		mode_client_steps(data + 1, size - 1);
+		break;
+	default:
+		mode_both_steps(data + 1, size - 1);
 		break;
 	}
 	return 0;
