@@ -1,0 +1,698 @@
+/* trigger: a poll-driven trigger waiter and a step-driven trigger sender. */
+#include "trigger.h"
+#include "auth.h"
+#include "helper.h"
+#include "net.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TRIGGER_BACKLOG 128
+#define TRIGGER_PAUSE_NS 100000000LL /* listener rest after EMFILE */
+
+/*
+ * A bounded line reader on a non-blocking socket. Invariant: buf[0..len)
+ * holds what was read of the current line, no newline among it, and
+ * len < sizeof(buf) until a whole line (newline replaced by NUL) is in.
+ */
+struct tline {
+	char buf[AUTH_LINE_MAX];
+	size_t len;
+};
+
+/* Bytes queued for a non-blocking socket: out[off..len) is still to go. */
+struct tout {
+	char buf[AUTH_LINE_MAX];
+	size_t len, off;
+};
+
+enum tconn_state {
+	TC_FREE,  /* slot unused, fd -1 */
+	TC_PROOF, /* challenge sent (or going): reading the proof */
+	TC_OK,	  /* proof good: sending OK, then the trigger has fired */
+};
+
+struct tconn {
+	int fd;
+	enum tconn_state state;
+	int64_t deadline; /* helper_now() clock */
+	struct auth_challenge ch;
+	struct tline in;
+	struct tout out;
+};
+
+struct trigger_waiter {
+	int lfd;
+	int64_t paused_until; /* listener not polled before (EMFILE) */
+	char *key;
+	size_t keylen;
+	struct tconn c[TRIGGER_MAX_PENDING];
+};
+
+enum tsend_state {
+	TS_CONNECT,   /* connect in progress (or next address to try) */
+	TS_CHALLENGE, /* reading the challenge */
+	TS_ANSWER,    /* proof sent (or going): reading the answer */
+	TS_DONE,
+};
+
+struct trigger_sender {
+	int fd;
+	enum tsend_state state;
+	struct addrinfo *res, *ai; /* ai: the address tried now */
+	int lasterr;		   /* of the last address that failed */
+	char *key;
+	size_t keylen;
+	struct auth_proof proof;
+	struct tline in;
+	struct tout out;
+};
+
+/* Puts "what: why" (or why alone) into err when there is one. */
+static void
+tr_seterr(char *err, size_t errlen, const char *what, const char *why)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	if (what != NULL)
+		snprintf(err, errlen, "%s: %s", what, why);
+	else
+		snprintf(err, errlen, "%s", why);
+}
+
+/* A copy of key, or NULL with errno (EINVAL for a bad length). */
+static char *
+tr_keydup(const char *key, size_t keylen)
+{
+	char *k;
+
+	if (key == NULL || keylen == 0 || keylen > AUTH_KEY_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((k = malloc(keylen)) != NULL)
+		memcpy(k, key, keylen);
+	return k;
+}
+
+/*
+ * ppoll on pfd for at most ns (-1: no limit) as described in trigger.h.
+ * Returns the number of ready descriptors; 0 on timeout, interruption or a
+ * pending signal (every revents then 0); -1 with errno.
+ */
+static int
+tr_poll(struct pollfd *pfd, nfds_t n, int64_t ns, trigger_pending_fn pending)
+{
+	struct timespec ts, *tsp = NULL;
+	sigset_t all, old;
+	nfds_t i;
+	int r, e;
+
+	if (ns >= 0) {
+		ts.tv_sec = (time_t)(ns / 1000000000);
+		ts.tv_nsec = (long)(ns % 1000000000);
+		tsp = &ts;
+	}
+	if (pending == NULL) {
+		r = ppoll(pfd, n, tsp, NULL);
+	} else {
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+		if (pending()) {
+			r = 0;
+		} else {
+			/* The only place signals are let in: atomically. */
+			r = ppoll(pfd, n, tsp, &old);
+		}
+		e = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+	}
+	if (r > 0)
+		return r;
+	for (i = 0; i < n; i++)
+		pfd[i].revents = 0;
+	return (r == -1 && errno != EINTR) ? -1 : 0;
+}
+
+/*
+ * Reads what fd has into l. 1 when l holds a whole line (its newline
+ * replaced by NUL); 0 when more must come; -1 with errno: ECONNRESET (end
+ * of file), EPROTO (longer than AUTH_LINE_MAX, a NUL byte, or bytes after
+ * the newline: a peer that does not wait for its turn), or a read error.
+ */
+static int
+tline_read(int fd, struct tline *l)
+{
+	ssize_t r;
+	char *nl;
+
+	for (;;) {
+		if (l->len == sizeof(l->buf)) {
+			errno = EPROTO;
+			return -1;
+		}
+		r = recv(
+		    fd, l->buf + l->len, sizeof(l->buf) - l->len, MSG_DONTWAIT);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue; /* MSG_DONTWAIT: nothing waited */
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		if (r == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		l->len += (size_t)r;
+		if ((nl = memchr(l->buf, '\n', l->len)) == NULL)
+			continue;
+		if (nl != l->buf + l->len - 1 ||
+		    memchr(l->buf, '\0', (size_t)(nl - l->buf)) != NULL) {
+			errno = EPROTO;
+			return -1;
+		}
+		*nl = '\0';
+		return 1;
+	}
+}
+
+/* Queues line and a newline in o. */
+static void
+tout_set(struct tout *o, const char *line)
+{
+	int n = snprintf(o->buf, sizeof(o->buf), "%s\n", line);
+
+	o->len = n > 0 && (size_t)n < sizeof(o->buf) ? (size_t)n : 0;
+	o->off = 0;
+}
+
+/* Sends what is left of o on fd, without blocking or SIGPIPE. 1 when all
+ * is sent, 0 when the socket is full, -1 with errno. */
+static int
+tout_flush(int fd, struct tout *o)
+{
+	ssize_t w;
+
+	while (o->off < o->len) {
+		w = send(fd, o->buf + o->off, o->len - o->off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w >= 0) {
+			o->off += (size_t)w;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return -1;
+	}
+	return 1;
+}
+
+static void
+tr_nodelay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* ---- waiter ---- */
+
+/* Ends c's handshake and frees its slot. */
+static void
+tw_drop(struct tconn *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	c->state = TC_FREE;
+}
+
+struct trigger_waiter *
+trigger_wait_open(const char *addr, int port, const char *key, size_t keylen,
+    char *err, size_t errlen)
+{
+	struct trigger_waiter *w;
+	int i, e;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->key = tr_keydup(key, keylen)) == NULL) {
+		e = errno;
+		tr_seterr(
+		    err, errlen, NULL, e == EINVAL ? "bad key" : strerror(e));
+		free(w);
+		errno = e;
+		return NULL;
+	}
+	w->keylen = keylen;
+	for (i = 0; i < TRIGGER_MAX_PENDING; i++)
+		w->c[i].fd = -1;
+	if ((w->lfd = net_listen(addr, port, TRIGGER_BACKLOG, err,
+		 err != NULL ? errlen : 0)) == -1) {
+		e = errno;
+		w->lfd = -1;
+		trigger_wait_close(w);
+		errno = e;
+		return NULL;
+	}
+	return w;
+}
+
+/* A free slot, or the slot of the oldest handshake, ended. */
+static struct tconn *
+tw_slot(struct trigger_waiter *w)
+{
+	struct tconn *old = &w->c[0];
+	int i;
+
+	for (i = 0; i < TRIGGER_MAX_PENDING; i++) {
+		if (w->c[i].state == TC_FREE)
+			return &w->c[i];
+		if (w->c[i].deadline < old->deadline)
+			old = &w->c[i];
+	}
+	tw_drop(old);
+	return old;
+}
+
+/* Starts a handshake on accepted socket fd: sends a fresh challenge. */
+static void
+tw_start(struct trigger_waiter *w, int fd, int64_t now)
+{
+	struct tconn *c = tw_slot(w);
+	char line[AUTH_LINE_MAX];
+
+	c->fd = fd;
+	if (auth_challenge_new(&c->ch, TRIGGER_PURPOSE, line, sizeof(line)) ==
+	    -1) {
+		tw_drop(c);
+		return;
+	}
+	tr_nodelay(fd);
+	c->state = TC_PROOF;
+	c->deadline = now + TRIGGER_HANDSHAKE_NS;
+	c->in.len = 0;
+	tout_set(&c->out, line);
+	if (tout_flush(fd, &c->out) == -1)
+		tw_drop(c);
+}
+
+/* Accepts what is waiting, at most a table's worth per step so that the
+ * handshakes in progress are served in between. */
+static void
+tw_accept(struct trigger_waiter *w, int64_t now)
+{
+	int n, fd;
+
+	for (n = 0; n < TRIGGER_MAX_PENDING; n++) {
+		if ((fd = net_accept(w->lfd)) != -1) {
+			tw_start(w, fd, now);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		/* Out of descriptors: the connection stays queued and the
+		 * listener stays readable; rest it instead of spinning. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			w->paused_until = now + TRIGGER_PAUSE_NS;
+		return; /* EAGAIN: all taken; else a peer's error */
+	}
+}
+
+/* c's proof line is in: answers it. 1 when OK went out whole. */
+static int
+tw_proof(struct trigger_waiter *w, struct tconn *c)
+{
+	char reply[AUTH_LINE_MAX];
+	int r;
+
+	if (auth_challenge_check(&c->ch, w->key, w->keylen, c->in.buf, reply,
+		sizeof(reply)) == -1) {
+		/* DENIED for a wrong key, best effort; silence for junk. */
+		if (reply[0] != '\0') {
+			tout_set(&c->out, reply);
+			(void)tout_flush(c->fd, &c->out);
+		}
+		tw_drop(c);
+		return 0;
+	}
+	c->state = TC_OK;
+	tout_set(&c->out, reply);
+	if ((r = tout_flush(c->fd, &c->out)) == -1)
+		tw_drop(c);
+	return r == 1;
+}
+
+/* c's socket is ready: 1 when the trigger has fired. */
+static int
+tw_event(struct trigger_waiter *w, struct tconn *c)
+{
+	int r;
+
+	if (c->out.off < c->out.len) {
+		if ((r = tout_flush(c->fd, &c->out)) == -1) {
+			tw_drop(c);
+			return 0;
+		}
+		if (r == 0)
+			return 0;
+		if (c->state == TC_OK)
+			return 1;
+		/* The challenge is out: the proof may be in already. */
+	}
+	if (c->state != TC_PROOF)
+		return 0;
+	if ((r = tline_read(c->fd, &c->in)) == -1) {
+		tw_drop(c);
+		return 0;
+	}
+	return r == 1 ? tw_proof(w, c) : 0;
+}
+
+int
+trigger_wait_step(
+    struct trigger_waiter *w, int64_t timeout_ns, trigger_pending_fn pending)
+{
+	struct pollfd pfd[1 + TRIGGER_MAX_PENDING];
+	struct tconn *slot[1 + TRIGGER_MAX_PENDING], *c;
+	int64_t now = helper_now(), wait = timeout_ns, left;
+	nfds_t n = 0, i;
+	int k;
+
+	/* Listener in slot 0 (NULL) unless resting; the wait ends at the
+	 * earliest handshake deadline: no periodic wake-up. */
+	if (w->paused_until <= now) {
+		pfd[n].fd = w->lfd;
+		pfd[n].events = POLLIN;
+		slot[n++] = NULL;
+	} else if (wait < 0 || w->paused_until - now < wait) {
+		wait = w->paused_until - now;
+	}
+	for (k = 0; k < TRIGGER_MAX_PENDING; k++) {
+		if ((c = &w->c[k])->state == TC_FREE)
+			continue;
+		pfd[n].fd = c->fd;
+		pfd[n].events = c->out.off < c->out.len ? POLLOUT : POLLIN;
+		slot[n++] = c;
+		left = c->deadline > now ? c->deadline - now : 0;
+		if (wait < 0 || left < wait)
+			wait = left;
+	}
+	if (tr_poll(pfd, n, wait, pending) == -1)
+		return -1;
+	now = helper_now();
+	/* Handshakes first: accepting may take the slot of the oldest. */
+	for (i = 0; i < n; i++) {
+		if (slot[i] == NULL || pfd[i].revents == 0)
+			continue;
+		if (tw_event(w, slot[i]) == 1)
+			return 1;
+	}
+	for (k = 0; k < TRIGGER_MAX_PENDING; k++)
+		if (w->c[k].state != TC_FREE && w->c[k].deadline <= now)
+			tw_drop(&w->c[k]);
+	if (n > 0 && slot[0] == NULL && pfd[0].revents != 0)
+		tw_accept(w, now);
+	return 0;
+}
+
+int
+trigger_wait_pending(const struct trigger_waiter *w)
+{
+	int k, n = 0;
+
+	for (k = 0; k < TRIGGER_MAX_PENDING; k++)
+		n += w->c[k].state != TC_FREE;
+	return n;
+}
+
+int
+trigger_wait_port(const struct trigger_waiter *w)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(w->lfd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+void
+trigger_wait_close(struct trigger_waiter *w)
+{
+	int k, e = errno;
+
+	if (w == NULL)
+		return;
+	for (k = 0; k < TRIGGER_MAX_PENDING; k++)
+		tw_drop(&w->c[k]);
+	if (w->lfd != -1)
+		close(w->lfd);
+	if (w->key != NULL) {
+		explicit_bzero(w->key, w->keylen);
+		free(w->key);
+	}
+	explicit_bzero(w, sizeof(*w));
+	free(w);
+	errno = e;
+}
+
+/* ---- sender ---- */
+
+struct trigger_sender *
+trigger_send_open(const char *host, int port, const char *key, size_t keylen,
+    char *err, size_t errlen)
+{
+	struct trigger_sender *s;
+	struct addrinfo hints;
+	char ports[8];
+	int rc, e;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->key = tr_keydup(key, keylen)) == NULL) {
+		e = errno;
+		tr_seterr(
+		    err, errlen, NULL, e == EINVAL ? "bad key" : strerror(e));
+		free(s);
+		errno = e;
+		return NULL;
+	}
+	s->fd = -1;
+	s->keylen = keylen;
+	s->lasterr = ECONNREFUSED;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	snprintf(ports, sizeof(ports), "%d", port);
+	if ((rc = getaddrinfo(host, ports, &hints, &s->res)) != 0) {
+		hints.ai_flags = 0; /* loopback-only hosts have no "config" */
+		rc = getaddrinfo(host, ports, &hints, &s->res);
+	}
+	if (rc != 0) {
+		tr_seterr(err, errlen, "unknown host",
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		s->res = NULL;
+		trigger_send_close(s);
+		errno = ENOENT;
+		return NULL;
+	}
+	s->ai = s->res;
+	return s;
+}
+
+/* Starts connecting to the next address that takes it. 0, or -1 with the
+ * errno of the last failure when none is left. */
+static int
+ts_connect_next(struct trigger_sender *s)
+{
+	struct addrinfo *ai;
+	int fd;
+
+	for (; (ai = s->ai) != NULL; s->ai = ai->ai_next) {
+		fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    ai->ai_protocol);
+		if (fd == -1) {
+			s->lasterr = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    errno == EINPROGRESS) {
+			tr_nodelay(fd);
+			s->fd = fd;
+			s->state = TS_CONNECT;
+			return 0;
+		}
+		s->lasterr = errno;
+		close(fd);
+	}
+	errno = s->lasterr;
+	return -1;
+}
+
+/* The connect in progress finished: 0 connected, or 0 with fd -1 and the
+ * next address to try; -1 with errno when the last address failed. */
+static int
+ts_connected(struct trigger_sender *s)
+{
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		soerr = errno;
+	if (soerr == 0) {
+		s->state = TS_CHALLENGE;
+		s->in.len = 0;
+		return 0;
+	}
+	close(s->fd);
+	s->fd = -1;
+	s->lasterr = soerr;
+	s->ai = s->ai->ai_next;
+	if (s->ai != NULL)
+		return 0;
+	errno = soerr;
+	return -1;
+}
+
+/* A line from the waiter is in: the challenge (answered with the proof)
+ * or the answer. 1 when accepted, 0 to go on, -1 with errno and err. */
+static int
+ts_line(struct trigger_sender *s, char *err, size_t errlen)
+{
+	char line[AUTH_LINE_MAX];
+
+	if (s->state == TS_ANSWER) {
+		if (auth_proof_check(&s->proof, s->in.buf, err, errlen) == -1)
+			return -1;
+		s->state = TS_DONE;
+		return 1;
+	}
+	if (auth_proof_new(&s->proof, s->key, s->keylen, TRIGGER_PURPOSE,
+		s->in.buf, line, sizeof(line), err, errlen) == -1)
+		return -1;
+	s->state = TS_ANSWER;
+	s->in.len = 0;
+	tout_set(&s->out, line);
+	explicit_bzero(line, sizeof(line));
+	if (tout_flush(s->fd, &s->out) == -1) {
+		tr_seterr(err, errlen, "sending the proof", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The socket is ready in the handshake: as trigger_send_step. */
+static int
+ts_io(struct trigger_sender *s, char *err, size_t errlen)
+{
+	const char *what;
+	int r, e;
+
+	if (s->out.off < s->out.len) {
+		if (tout_flush(s->fd, &s->out) == -1) {
+			what = "sending the proof";
+			goto fail;
+		}
+		return 0;
+	}
+	what = s->state == TS_CHALLENGE ? "reading the challenge"
+					: "reading the answer";
+	if ((r = tline_read(s->fd, &s->in)) == -1)
+		goto fail;
+	return r == 1 ? ts_line(s, err, errlen) : 0;
+fail:
+	e = errno;
+	tr_seterr(err, errlen, what,
+	    e == ECONNRESET ? "connection closed"
+	    : e == EPROTO   ? "not a trigger-wait"
+			    : strerror(e));
+	errno = e;
+	return -1;
+}
+
+int
+trigger_send_step(struct trigger_sender *s, int64_t timeout_ns,
+    trigger_pending_fn pending, char *err, size_t errlen)
+{
+	struct pollfd pfd;
+	int e;
+
+	if (s->state == TS_DONE)
+		return 1;
+	if (s->fd == -1 && ts_connect_next(s) == -1)
+		goto connfail;
+	pfd.fd = s->fd;
+	pfd.events = (s->state == TS_CONNECT || s->out.off < s->out.len)
+			 ? POLLOUT
+			 : POLLIN;
+	if (tr_poll(&pfd, 1, timeout_ns, pending) == -1) {
+		e = errno;
+		tr_seterr(err, errlen, "waiting", strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (pfd.revents == 0)
+		return 0;
+	if (s->state != TS_CONNECT)
+		return ts_io(s, err, errlen);
+	if (ts_connected(s) == -1)
+		goto connfail;
+	return 0;
+connfail:
+	e = errno;
+	tr_seterr(err, errlen, "connecting", strerror(e));
+	errno = e;
+	return -1;
+}
+
+const char *
+trigger_send_phase(const struct trigger_sender *s)
+{
+	switch (s->state) {
+	case TS_CONNECT:
+		return "connecting";
+	case TS_CHALLENGE:
+		return "waiting for the challenge";
+	case TS_ANSWER:
+		return "waiting for the answer";
+	default:
+		return "done";
+	}
+}
+
+void
+trigger_send_close(struct trigger_sender *s)
+{
+	int e = errno;
+
+	if (s == NULL)
+		return;
+	if (s->fd != -1)
+		close(s->fd);
+	if (s->res != NULL)
+		freeaddrinfo(s->res);
+	if (s->key != NULL) {
+		explicit_bzero(s->key, s->keylen);
+		free(s->key);
+	}
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+	errno = e;
+}
