@@ -16,7 +16,8 @@ bind_output_opts(WORD_LIST *list, struct output_opts *o, char **var)
 			break;
 		case 's':
 			if (parse_size(list_optarg, &o->cap) == -1) {
-				builtin_error("-s: %s: invalid size (1k to 1024M)",
+				builtin_error(
+				    "-s: %s: invalid size (1k to 1024M)",
 				    list_optarg);
 				return -1;
 			}
@@ -25,7 +26,8 @@ bind_output_opts(WORD_LIST *list, struct output_opts *o, char **var)
 			if (bs_secs(list_optarg, 't', &o->timeout) == -1)
 				return -1;
 			if (o->timeout == 0) {
-				builtin_error("-t: %s: invalid number of seconds",
+				builtin_error(
+				    "-t: %s: invalid number of seconds",
 				    list_optarg);
 				return -1;
 			}
@@ -33,7 +35,7 @@ bind_output_opts(WORD_LIST *list, struct output_opts *o, char **var)
 		case 'v':
 			*var = list_optarg;
 			break;
-		CASE_HELPOPT;
+			CASE_HELPOPT;
 		default:
 			builtin_usage();
 			return -1;
@@ -85,48 +87,48 @@ bind_output_builtin(WORD_LIST *list)
 		builtin_error("BASHSOCK_NS: %s: invalid namespace", o.ns);
 		return BS_USAGE;
 	}
-	if ((pid = bs_spawn(output_main, &o, "bashsock-out", o.id, &rep,
-		 &status)) == -1)
+	if ((pid = bs_spawn(
+		 output_main, &o, "bashsock-out", o.id, &rep, &status)) == -1)
 		return status;
 	snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)pid);
 	if (var != NULL) {
 		pidbuf[strlen(pidbuf) - 1] = '\0';
-		return bs_setvar(var, pidbuf) == 0 ? EXECUTION_SUCCESS :
-						     EXECUTION_FAILURE;
+		return bs_setvar(var, pidbuf) == 0 ? EXECUTION_SUCCESS
+						   : EXECUTION_FAILURE;
 	}
 	return bs_emit(NULL, pidbuf, strlen(pidbuf));
 }
 
 static char *bind_output_doc[] = {
-	"Connect to a TCP port and send what `write' queues.",
-	"",
-	"Starts a helper process that connects to HOST (a name, an IPv4 or an",
-	"IPv6 address) on PORT (1024-49151) and sends everything",
-	"`write ID ...' queues in the buffer named ID. Returns once",
-	"connected and prints the helper's PID; kill -INT, -HUP or -TERM (or",
-	"unbind ID) closes the binding after sending what is queued (for up",
-	"to 10 seconds). When the peer closes, the binding stays, listed as",
-	"down, and `write ID' fails until it is closed.",
-	"",
-	"Options:",
-	"  -r        reconnect when the connection drops, with backoff, and",
-	"            send what was written meanwhile",
-	"  -s SIZE   buffer size, suffixes k and M (default 1M)",
-	"  -t SECS   connect timeout, fractions allowed (default 10)",
-	"  -v VAR    store the PID in VAR instead of printing it",
-	"",
-	"Exit Status:",
-	"0 once connected; 1 if the host is unknown, the connection is refused",
-	"or times out, the ID is in use or another error occurs; 2 for a usage",
-	"error.",
-	NULL
+    "Connect to a TCP port and send what `write' queues.",
+    "",
+    "Starts a helper process that connects to HOST (a name, an IPv4 or an",
+    "IPv6 address) on PORT (1024-49151) and sends everything",
+    "`write ID ...' queues in the buffer named ID. Returns once",
+    "connected and prints the helper's PID; kill -INT, -HUP or -TERM (or",
+    "unbind ID) closes the binding after sending what is queued (for up",
+    "to 10 seconds). When the peer closes, the binding stays, listed as",
+    "down, and `write ID' fails until it is closed.",
+    "",
+    "Options:",
+    "  -r        reconnect when the connection drops, with backoff, and",
+    "            send what was written meanwhile",
+    "  -s SIZE   buffer size, suffixes k and M (default 1M)",
+    "  -t SECS   connect timeout, fractions allowed (default 10)",
+    "  -v VAR    store the PID in VAR instead of printing it",
+    "",
+    "Exit Status:",
+    "0 once connected; 1 if the host is unknown, the connection is refused",
+    "or times out, the ID is in use or another error occurs; 2 for a usage",
+    "error.",
+    NULL,
 };
 
 BS_EXPORT struct builtin bind_output_struct = {
-	"bind-output",
-	bind_output_builtin,
-	BUILTIN_ENABLED,
-	bind_output_doc,
-	"bind-output [-r] [-s SIZE] [-t SECS] [-v VAR] ID HOST PORT",
-	0
+    "bind-output",
+    bind_output_builtin,
+    BUILTIN_ENABLED,
+    bind_output_doc,
+    "bind-output [-r] [-s SIZE] [-t SECS] [-v VAR] ID HOST PORT",
+    0,
 };

@@ -28,10 +28,10 @@ struct output {
 	struct binding b;
 	struct ring *r;
 	const struct output_opts *o;
-	int fd;		  /* the connection, -1 while down */
-	int64_t checked;  /* when the peer was last checked for a close */
-	int64_t backoff;  /* delay before the next reconnect attempt */
-	int sent;	  /* bytes went out since the last wait */
+	int fd;		   /* the connection, -1 while down */
+	int64_t checked;   /* when the peer was last checked for a close */
+	int64_t backoff;   /* delay before the next reconnect attempt */
+	int sent;	   /* bytes went out since the last wait */
 	sigset_t waitmask; /* the mask to wait with: stop signals open */
 };
 
@@ -103,8 +103,8 @@ output_send(struct output *out)
 	int cnt;
 
 	for (;;) {
-		cnt = ring_peek(out->r, &p1, &iov[0].iov_len, &p2,
-		    &iov[1].iov_len);
+		cnt = ring_peek(
+		    out->r, &p1, &iov[0].iov_len, &p2, &iov[1].iov_len);
 		if (cnt == 0)
 			return 0;
 		iov[0].iov_base = p1;
@@ -329,8 +329,9 @@ output_drain(struct output *out)
 	ring_set_state(out->r, RING_CLOSED);
 	while (helper_now() < deadline) {
 		if (out->fd == -1) {
-			if (!out->o->reconnect || (ring_used(out->r) == 0 &&
-			    !output_writer_busy(out->r)))
+			if (!out->o->reconnect ||
+			    (ring_used(out->r) == 0 &&
+				!output_writer_busy(out->r)))
 				return;
 			output_reconnect(out, deadline);
 			continue;
@@ -365,8 +366,8 @@ output_main(void *arg, int reportfd)
 	/* Spare the peer a connection when the ID is taken anyway. */
 	if (rt_nsdir(o->ns, dir, sizeof(dir)) == 0 &&
 	    bind_locked(dir, o->id) == 1) {
-		helper_fail(reportfd, 1, EEXIST, "%s: in use by a live binding",
-		    o->id);
+		helper_fail(
+		    reportfd, 1, EEXIST, "%s: in use by a live binding", o->id);
 		return 1;
 	}
 	/* Signals are still at their defaults: a stop now just ends us. */

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OUTPUT_DRAIN 10000000000LL     /* sending what is queued at close */
-#define OUTPUT_RETRY_MAX 3000000000LL  /* one reconnect attempt, at most */
+#define OUTPUT_DRAIN 10000000000LL    /* sending what is queued at close */
+#define OUTPUT_RETRY_MAX 3000000000LL /* one reconnect attempt, at most */
 
 struct output_opts {
 	const char *ns;

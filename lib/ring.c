@@ -390,8 +390,8 @@ ring_wunlock_hinted(struct ring *r, pid_t pid)
 {
 	uint32_t cur = (uint32_t)pid;
 
-	if (__atomic_compare_exchange_n(&r->h->wlock, &cur, 0, 0,
-		__ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
+	if (__atomic_compare_exchange_n(
+		&r->h->wlock, &cur, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
 	    __atomic_load_n(&r->h->lwait, __ATOMIC_SEQ_CST) != 0)
 		ring_futex_wake(&r->h->wlock, 1);
 }

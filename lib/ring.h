@@ -163,8 +163,8 @@ void ring_futex_wake(uint32_t *w, int n);
 /* --- output rings: the helper is the only consumer --- */
 /* The readable bytes at tail as up to two spans, without copying; returns
  * the span count, 0 when the ring is empty. Single consumer only. */
-int ring_peek(const struct ring *r, char **p1, size_t *n1, char **p2,
-    size_t *n2);
+int ring_peek(
+    const struct ring *r, char **p1, size_t *n1, char **p2, size_t *n2);
 /* Drops n peeked bytes at tail and wakes producers waiting for space.
  * Single consumer only. */
 void ring_consume(struct ring *r, size_t n);
