@@ -1,0 +1,117 @@
+# receive.bash: helpers of the receive-path suites (bind-input, read,
+# unbind, bindings, loader). Load it after test_helper/common:
+#   load test_helper/common
+#   load helpers/receive
+# shellcheck shell=bash
+
+BS_HELPERS="$BS_ROOT/tests/helpers"
+BS_LOADER="$BS_ROOT/loader.sh"
+
+# bs_peer ARGS...: the Python peer (tests/helpers/tcppeer.py). In the
+# background, run it as `bs_bg python3 "$BS_PEER" ARGS...` so that the PID
+# recorded is Python's own.
+BS_PEER="$BS_HELPERS/tcppeer.py"
+bs_peer() {
+	python3 "$BS_PEER" "$@"
+}
+# Note for test authors: bats 1.8's `run -N` assigns a global `i` (its
+# version check), so a test's own loop variable must not be called i.
+
+# bs_bg_in FILE CMD...: bs_bg with CMD's stdin read from FILE (a
+# redirection on bs_bg itself does not reach CMD: bash gives an
+# asynchronous command /dev/null as stdin).
+bs_bg_in() {
+	local in=$1
+	shift
+	"$@" <"$in" &
+	BS_LAST=$!
+	BS_PIDS+=("$BS_LAST")
+}
+
+# The namespace directory of $BASHSOCK_NS, as lib/rt.c computes it.
+bs_nsdir() {
+	local base x=${XDG_RUNTIME_DIR:-}
+	if [ -n "$x" ] && [ -d "$x" ] && [ ! -L "$x" ] &&
+		[ "$(stat -c '%u %a' "$x")" = "$(id -u) 700" ]; then
+		base=$x/bashsock
+	else
+		base=/dev/shm/bashsock-$(id -u)
+	fi
+	echo "$base/${BASHSOCK_NS:-default}"
+}
+
+# bs_field ID N: field N of ID's line in `bindings` (4 port, 5 pid,
+# 6 bytes buffered, 7 clients or "ended").
+bs_field() {
+	bindings | awk -v id="$1" -v n="$2" '$1 == id { print $n }'
+}
+
+# bs_is_field ID N VALUE: true when field N of ID's line is VALUE.
+bs_is_field() {
+	[ "$(bs_field "$1" "$2")" = "$3" ]
+}
+
+# bs_wait_buffered ID BYTES: waits (5 s) until ID holds BYTES bytes.
+bs_wait_buffered() {
+	bs_wait_for 250 bs_is_field "$1" 6 "$2"
+}
+
+# bs_wait_clients ID N: waits (5 s) until ID has N clients connected.
+bs_wait_clients() {
+	bs_wait_for 250 bs_is_field "$1" 7 "$2"
+}
+
+# bs_file_has FILE LINE: FILE holds LINE as a whole line.
+bs_file_has() {
+	[ -f "$1" ] && grep -qxF -- "$2" "$1"
+}
+
+# bs_waiting PID: true when PID sleeps in a futex wait (the socket read's
+# wait). Where the kernel hides wchan, true (the test then only loses the
+# guarantee that the data came while the reader was waiting).
+bs_waiting() {
+	local w
+	w=$(cat "/proc/$1/wchan" 2>/dev/null) || return 0
+	[ -z "$w" ] || [ "$w" = 0 ] && return 0
+	case $w in *futex*) return 0 ;; esac
+	return 1
+}
+
+# The state a failed command must leave as it found: the namespace's
+# binding files (not its .lock and .gen) and its live bindings (other
+# namespaces belong to other tests running at the same time).
+bs_leftovers() {
+	local d
+	d=$(bs_nsdir)
+	[ -d "$d" ] && (cd "$d" && ls -A | grep -vxE '\.lock|\.gen')
+	bindings -a | awk -v ns="${BASHSOCK_NS:-default}" '$1 == ns'
+}
+
+# bs_bad STATUS CMD ARGS...: runs CMD in a fresh `bash --norc` with the
+# builtins loaded and asserts the contract for bad input: exit STATUS,
+# nothing on stdout, exactly one line on stderr, no helper process left
+# (no bashsock-in child of that shell), no binding file and no binding
+# left in the namespace, and the shell still alive afterwards.
+bs_bad() {
+	local want=$1
+	shift
+	# shellcheck disable=SC2016
+	run --separate-stderr bash --norc -c "$(declare -f bs_nsdir bs_leftovers)"'
+		. "$1" || exit 99
+		shift
+		before=$(bs_leftovers)
+		"$@"
+		rc=$?
+		after=$(bs_leftovers)
+		kids=$(pgrep -P $$ -x bashsock-in | tr "\n" " ")
+		[ "$before" = "$after" ] || echo "left behind: [$before] -> [$after]"
+		[ -z "$kids" ] || echo "helpers left: $kids"
+		echo "alive rc=$rc"
+	' bash "$BS_LOADER" "$@"
+	assert_output "alive rc=$want"
+	if [ "${#stderr_lines[@]}" -ne 1 ]; then
+		printf 'expected exactly one line on stderr, got %d:\n%s\n' \
+			"${#stderr_lines[@]}" "$stderr" >&2
+		return 1
+	fi
+}
