@@ -95,7 +95,10 @@ rd_parse(WORD_LIST *list, struct rd_opts *o)
 				return -1;
 			}
 			break;
-		CASE_HELPOPT;
+		case GETOPT_HELP:
+			/* CASE_HELPOPT would return EX_USAGE, not our -1. */
+			builtin_help();
+			return -1;
 		default:
 			builtin_usage();
 			return -1;
