@@ -209,6 +209,8 @@ s.sendall(sys.argv[2].encode() + b"\n"); s.close()' "$1" "$2"
 	# The base and namespace directories and the generation file exist now.
 	bindings >/dev/null
 	read -l nosuch 2>/dev/null || true
+	# (The builtins honour the exported variable: the directory is here.)
+	[ -d "$box/xdg/bashsock/$BASHSOCK_NS" ]
 	before=$(find "$box" | sort)
 	names=('a/b' '../x' '..' '.' "/tmp/bashsock-evil$$" 'x/../../evil'
 		$'a\nb' $'a\tb' $'\e[1mx' $'x\x7f' $'x\x01' 'x y' 'a*'
@@ -235,4 +237,74 @@ s.sendall(sys.argv[2].encode() + b"\n"); s.close()' "$1" "$2"
 	[ "$before" = "$after" ] ||
 		fail "new files: $(comm -13 <(echo "$before") <(echo "$after"))"
 	[ ! -e "/tmp/bashsock-evil$$" ]
+}
+
+# Python: the master's side of the pool protocol by hand (docs/protocol-
+# auth.md, lib/pool.h): authenticates with KEY on PORT, asks for each NAME
+# given (as Python escapes), prints each answer line ("<closed>" when the
+# pool hung up), then, unless the first name is "-", sends END and prints
+# the answer to that.
+PY_MASTER='
+import hashlib, hmac, os, socket, sys
+port, key, names = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3:]
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+f = s.makefile("rb")
+def line():
+    return f.readline().rstrip(b"\n") or b"<closed>"
+chal = line().split(b" ")
+assert chal[:3] == [b"BASHSOCK/1", b"CHALLENGE", b"pool"], chal
+nonce = os.urandom(32).hex().encode()
+msg = b"bashsock/1 client pool " + chal[3] + b" " + nonce
+proof = hmac.new(key, msg, hashlib.sha256).hexdigest().encode()
+s.sendall(b"BASHSOCK/1 PROOF " + proof + b" " + nonce + b"\n")
+ok = line()
+assert ok.startswith(b"BASHSOCK/1 OK "), ok
+end = names[0] != "-"
+for n in names[0 if end else 1:]:
+    name = n.encode().decode("unicode_escape").encode("latin-1")
+    s.sendall(b"POOL/1 DAEMON " + name + b"\n")
+    print(line().decode("latin-1"))
+if end:
+    s.sendall(b"POOL/1 END\n")
+    print(line().decode("latin-1"))
+'
+
+@test "daemon names with '/', '..' or control characters from the network never reach the file system" {
+	[ "$(type -t pool)" = builtin ] || skip "this build has no pool"
+	local port box before after pool_pid rc=0
+	port=$(bs_free_port)
+	box=$TMP/box
+	mkdir -p -m 0700 "$box/xdg"
+	export XDG_RUNTIME_DIR=$box/xdg
+	bindings >/dev/null
+	read -l nosuch 2>/dev/null || true
+	[ -d "$box/xdg/bashsock/$BASHSOCK_NS" ]
+	before=$(find "$box" | sort)
+	pool k3y "$port" >"$TMP/pool.out" 2>"$TMP/pool.err" 3>&- &
+	pool_pid=$!
+	BS_PIDS+=("$pool_pid")
+	bs_wait_for 250 bs_port_listening "$port"
+	# A NUL byte breaks the line: refused, or the connection dropped; the
+	# pool goes on either way.
+	run -0 python3 -c "$PY_MASTER" "$port" k3y - 'x\x00y'
+	[ "$output" = "POOL/1 REFUSED invalid" ] || [ "$output" = "<closed>" ] ||
+		fail "answer: $output"
+	run -0 python3 -c "$PY_MASTER" "$port" k3y '../x' 'a/b' '..' '.' \
+		'/tmp/bashsock-evil' 'x\x1b[1m' 'x\x01' 'x\x7f' 'a b' '-x' \
+		"$(printf 'a%.0s' {1..65})"
+	# Every one refused as invalid; END answered.
+	[ "${#lines[@]}" -eq 12 ] || fail "answers: $output"
+	[ "$(printf '%s\n' "${lines[@]:0:11}" | sort -u)" = "POOL/1 REFUSED invalid" ] ||
+		fail "answers: $output"
+	[ "${lines[11]}" = "POOL/1 BYE" ]
+	bs_wait_gone "$pool_pid" 500 || fail "the pool did not end"
+	wait "$pool_pid" || rc=$?
+	[ "$rc" -eq 0 ] || fail "pool exit $rc: $(cat "$TMP/pool.err")"
+	[ ! -s "$TMP/pool.out" ]
+	after=$(find "$box" | sort)
+	[ "$before" = "$after" ] ||
+		fail "new files: $(comm -13 <(echo "$before") <(echo "$after"))"
+	[ ! -e /tmp/bashsock-evil ]
+	# What the pool says about them is printable.
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$TMP/pool.err"
 }
