@@ -35,7 +35,10 @@ bind_output_opts(WORD_LIST *list, struct output_opts *o, char **var)
 		case 'v':
 			*var = list_optarg;
 			break;
-			CASE_HELPOPT;
+		case GETOPT_HELP:
+			/* CASE_HELPOPT would return EX_USAGE, not our -1. */
+			builtin_help();
+			return -1;
 		default:
 			builtin_usage();
 			return -1;

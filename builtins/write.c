@@ -282,7 +282,10 @@ wr_parse(WORD_LIST *list, struct wr_opts *o)
 		case 'E':
 			o->raw = 1;
 			break;
-			CASE_HELPOPT;
+		case GETOPT_HELP:
+			/* CASE_HELPOPT would return EX_USAGE, not our -1. */
+			builtin_help();
+			return -1;
 		default:
 			builtin_usage();
 			return -1;

@@ -378,6 +378,7 @@ bo_seed_expected() {
 	run -2 bind-output -v 'not a var' out1 127.0.0.1 9999
 	run -2 --separate-stderr bind-output --help
 	[[ $output == *"bind-output [-r] [-s SIZE] [-t SECS] [-v VAR] ID HOST PORT"* ]]
+	[ -z "$stderr" ]
 }
 
 @test "an ID held by a live binding: exit 1, and the first one goes on" {
