@@ -443,7 +443,7 @@ trigger_wait_pending(const struct trigger_waiter *w)
 int
 trigger_wait_port(const struct trigger_waiter *w)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
 
 	if (getsockname(w->lfd, (struct sockaddr *)&ss, &len) == -1)
