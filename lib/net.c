@@ -192,11 +192,12 @@ net_connect(const char *host, int port, int64_t timeout_ns, char *err,
 void
 net_addr_str(int fd, int peer, char *buf, size_t len)
 {
-	struct sockaddr_storage ss = { 0 }; /* ss_family 0 if the call fails */
+	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0, rc;
 
+	memset(&ss, 0, sizeof(ss)); /* ss_family 0 if the call fails */
 	rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl) :
 		    getsockname(fd, (struct sockaddr *)&ss, &sl);
 	if (rc == 0 && ss.ss_family == AF_INET) {

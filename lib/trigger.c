@@ -443,9 +443,10 @@ trigger_wait_pending(const struct trigger_waiter *w)
 int
 trigger_wait_port(const struct trigger_waiter *w)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	memset(&ss, 0, sizeof(ss)); /* the analyzer cannot see getsockname */
 	if (getsockname(w->lfd, (struct sockaddr *)&ss, &len) == -1)
 		return -1;
 	if (ss.ss_family == AF_INET6)
