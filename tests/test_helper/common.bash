@@ -5,6 +5,9 @@
 # shellcheck shell=bash
 
 BS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# Debian's python3 (python3-minimal), not a version-manager shim found first
+# in PATH: a pyenv shim costs seconds per start, and peers start often.
+PATH=/usr/bin:/bin:$PATH
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
@@ -37,23 +40,18 @@ bs_bg() {
 	BS_PIDS+=("$BS_LAST")
 }
 
-# A port in 20000-32767 that nothing listens on now.
+# A port in 20000-32767 that nothing listens on now (bash only: no python
+# start per port).
 bs_free_port() {
-	python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    p = random.randint(20000, 32767)
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    try:
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        s.bind(("::", p))
-        print(p)
-        break
-    except OSError:
-        pass
-    finally:
-        s.close()
-PY
+	local p i
+	for ((i = 0; i < 200; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
+		if ! ss -Htan "sport = :$p" | grep -q .; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # bs_wait_for TRIES CMD...: retries CMD every 20 ms, at most TRIES times.
