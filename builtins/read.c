@@ -11,6 +11,14 @@
 /* bash's own read, exported by the shell. */
 extern int read_builtin(WORD_LIST *);
 
+/* Our synopsis of read, and bash's own for its usage errors (saved by
+ * read_builtin_load). */
+static const char rd_short_doc[] =
+    "read [-ers] [-a array] [-d delim] [-i text] [-n nchars] [-N nchars] "
+    "[-p prompt] [-t timeout] [-u fd] [name ...] | "
+    "read [-l] [-b COUNT] [-w SECS] [-v VAR] ID";
+static const char *rd_bash_usage;
+
 /* The take buffer, kept across calls (a line read must not malloc). */
 static char *rd_buf;
 static size_t rd_bufsz;
@@ -210,6 +218,7 @@ static int
 bs_read_builtin(WORD_LIST *list)
 {
 	struct nsview *v;
+	struct builtin *cur;
 	sh_builtin_func_t *saved;
 	int rc;
 
@@ -226,7 +235,17 @@ bs_read_builtin(WORD_LIST *list)
 	 * restores the terminal on SIGTERM only when it matches). */
 	saved = this_shell_builtin;
 	this_shell_builtin = read_builtin;
+	/* builtin_usage() prints current_builtin->short_doc: bash's own
+	 * line for bash's read (after a longjmp it stays until the next
+	 * call; only `help -s read' would show it). */
+	if ((cur = current_builtin) != NULL &&
+	    cur->function != bs_read_builtin)
+		cur = NULL;
+	if (cur != NULL && rd_bash_usage != NULL)
+		cur->short_doc = rd_bash_usage;
 	rc = read_builtin(list);
+	if (cur != NULL)
+		cur->short_doc = rd_short_doc;
 	this_shell_builtin = saved;
 	return rc;
 }
@@ -260,9 +279,7 @@ BS_EXPORT struct builtin read_struct = {
 	bs_read_builtin,
 	BUILTIN_ENABLED,
 	read_socket_doc,
-	"read [-ers] [-a array] [-d delim] [-i text] [-n nchars] [-N nchars] "
-	"[-p prompt] [-t timeout] [-u fd] [name ...] | "
-	"read [-l] [-b COUNT] [-w SECS] [-v VAR] ID",
+	rd_short_doc,
 	0
 };
 
@@ -282,6 +299,8 @@ read_builtin_load(char *name)
 	for (b = 0; b < num_shell_builtins; b++) {
 		if (strcmp(shell_builtins[b].name, "read") == 0) {
 			orig = shell_builtins[b].long_doc;
+			if (shell_builtins[b].short_doc != rd_short_doc)
+				rd_bash_usage = shell_builtins[b].short_doc;
 			break;
 		}
 	}
