@@ -1,0 +1,150 @@
+#!/usr/bin/env bats
+# loader.sh: enables the builtins, idempotent, changes no shell option,
+# fails with one line and status 1 without exiting the shell.
+
+bats_require_minimum_version 1.5.0
+load test_helper/common
+load helpers/receive
+
+setup() {
+	bs_setup
+	T=$BATS_TEST_TMPDIR
+}
+teardown() { bs_teardown; }
+
+# Every builtin the contract names.
+BUILTINS='bind-input bind-output read write unbind bindings trigger-wait trigger-send pool master'
+
+# What a shell's state looks like: options, shopt, $-, traps, functions and
+# variable names (less the ones that change by themselves).
+STATE='{ set -o; shopt; echo "flags=$-"; trap -p; declare -F;
+	compgen -v | grep -vxE "PIPESTATUS|BASH_COMMAND|BASH_LINENO|_|before|after"; }'
+
+@test "sourcing loader.sh enables every builtin of the contract" {
+	run -0 bash --norc -c '. "$1" || exit 9; for b in $2; do
+		printf "%s %s\n" "$b" "$(type -t "$b")"; done' bash "$BS_LOADER" "$BUILTINS"
+	assert_output "bind-input builtin
+bind-output builtin
+read builtin
+write builtin
+unbind builtin
+bindings builtin
+trigger-wait builtin
+trigger-send builtin
+pool builtin
+master builtin"
+	# read is the override: its help has the socket form.
+	run -0 bash --norc -c '. "$1" && help read' bash "$BS_LOADER"
+	assert_line --partial 'read [-l] [-b COUNT] [-w SECS] [-v VAR] ID'
+}
+
+@test "sourcing loader.sh prints nothing and returns 0" {
+	run -0 --separate-stderr bash --norc -c '. "$1"' bash "$BS_LOADER"
+	assert_output ""
+	assert_equal "$stderr" ""
+}
+
+@test "sourcing loader.sh twice is fine and the builtins still work" {
+	local port
+	port=$(bs_free_port)
+	run -0 --separate-stderr bash --norc -c '
+		. "$1"; r1=$?
+		. "$1"; r2=$?
+		bind-input -v pid twice "$2" || exit 7
+		printf "x\n" >/dev/tcp/127.0.0.1/"$2"
+		read -l -w 5 -v got twice; r3=$?
+		unbind twice
+		echo "$r1 $r2 $r3 $got"' bash "$BS_LOADER" "$port"
+	assert_output "0 0 0 x"
+	assert_equal "$stderr" ""
+}
+
+@test "sourcing loader.sh changes no shell option, trap, function or variable" {
+	run -0 bash --norc -c 'before=$(eval "$2"); . "$1" || exit 9
+		after=$(eval "$2"); diff <(echo "$before") <(echo "$after") && echo same' \
+		bash "$BS_LOADER" "$STATE"
+	assert_output same
+}
+
+@test "loader.sh works under set -euo pipefail, failglob and nounset and keeps them" {
+	run -0 bash --norc -c 'set -euo pipefail -o posix; shopt -s failglob nullglob extglob
+		before=$(eval "$2"); . "$1"
+		after=$(eval "$2"); diff <(echo "$before") <(echo "$after") && echo same
+		type -t bind-input' bash "$BS_LOADER" "$STATE"
+	assert_output "same
+builtin"
+}
+
+@test "loader.sh loads from any working directory and through a relative path" {
+	run -0 bash --norc -c 'cd / && . "$1" && type -t bind-input' bash "$BS_LOADER"
+	assert_output builtin
+	run -0 bash --norc -c 'cd "$1/tests" && . ../loader.sh && type -t unbind' bash "$BS_ROOT"
+	assert_output builtin
+}
+
+@test "subshells and command substitutions have the builtins too" {
+	run -0 bash --norc -c '. "$1"; ( type -t bindings ); echo "$(type -t read) $(type -t bind-input)"' \
+		bash "$BS_LOADER"
+	assert_output "builtin
+builtin builtin"
+}
+
+@test "a missing bashsock.so gives one line, status 1, and the shell goes on" {
+	mkdir "$T/nobuild"
+	cp "$BS_LOADER" "$T/nobuild/loader.sh"
+	run -0 --separate-stderr bash --norc -c '. "$1"; echo "rc=$? alive $(type -t bind-input)"' \
+		bash "$T/nobuild/loader.sh"
+	assert_output "rc=1 alive "
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *bashsock.so* ]]
+	# Under set -e the caller can still test it.
+	run -0 --separate-stderr bash --norc -c 'set -e; . "$1" || echo "failed, handled"; echo alive' \
+		bash "$T/nobuild/loader.sh"
+	assert_output "failed, handled
+alive"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "a bashsock.so that cannot be loaded gives one line, status 1, and the shell goes on" {
+	mkdir "$T/broken"
+	cp "$BS_LOADER" "$T/broken/loader.sh"
+	printf 'not an ELF file bind-input_struct read_struct\n' >"$T/broken/bashsock.so"
+	run -0 --separate-stderr bash --norc -c '. "$1"; echo "rc=$? alive $(type -t bind-input)"' \
+		bash "$T/broken/loader.sh"
+	assert_output "rc=1 alive "
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	# bash's own read is still there and works.
+	run -0 bash --norc -c '. "$1" 2>/dev/null; read -r x <<<"still bash"; echo "$x"' \
+		bash "$T/broken/loader.sh"
+	assert_output "still bash"
+}
+
+@test "a failed load in an interactive shell does not exit it" {
+	mkdir "$T/nobuild"
+	cp "$BS_LOADER" "$T/nobuild/loader.sh"
+	run -0 --separate-stderr bash --norc -i -c '. "$1"; echo "rc=$? alive"' \
+		bash "$T/nobuild/loader.sh"
+	assert_output "rc=1 alive"
+}
+
+@test "help NAME documents each receive-path builtin and NAME --help shows its usage" {
+	local b
+	for b in bind-input read unbind bindings; do
+		run -0 bash --norc -c '. "$1" && help "$2"' bash "$BS_LOADER" "$b"
+		[ "${#lines[@]}" -ge 3 ]
+		run -2 --separate-stderr bash --norc -c '. "$1" && "$2" --help' bash "$BS_LOADER" "$b"
+		assert_line --index 0 --partial "$b: $b "
+		assert_equal "$stderr" ""
+	done
+	run -0 bash --norc -c '. "$1" && help -s bind-input' bash "$BS_LOADER"
+	assert_output "bind-input: bind-input [-1] [-a ADDR] [-s SIZE] [-v VAR] ID PORT"
+}
+
+@test "help read keeps bash's own documentation after the socket form" {
+	run -0 bash --norc -c 'help read' bash
+	local own=$output
+	run -0 bash --norc -c '. "$1" && help read' bash "$BS_LOADER"
+	assert_output --partial "Socket form"
+	# Every line of bash's own text (its synopsis line aside) is still there.
+	diff <(printf '%s\n' "$own" | tail -n +2) <(printf '%s\n' "$output" | tail -n "$(($(printf '%s\n' "$own" | wc -l) - 1))")
+}
