@@ -57,6 +57,18 @@ reader_waits() {
 	assert_output 0
 }
 
+@test "lines a bash /dev/tcp sender writes one by one arrive in order" {
+	local got
+	bind port in1
+	bash --norc -c 'exec 5>/dev/tcp/127.0.0.1/"$1" || exit 9
+		for n in 1 2 3; do echo "dev tcp $n" >&5; done
+		printf "no newline" >&5
+		exec 5>&-' bash "$port"
+	bs_wait_buffered in1 40
+	read -v got in1
+	[ "$got" = $'dev tcp 1\ndev tcp 2\ndev tcp 3\nno newline' ]
+}
+
 @test "read with nothing buffered prints nothing and returns 1" {
 	bind port in1
 	local rc=0
