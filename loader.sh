@@ -26,9 +26,13 @@ __bashsock_load() {
 	fi
 	# Already loaded (sourced twice): nothing to do.
 	[ "$(type -t bind-input)" = builtin ] && return 0
-	# The builtins this build has, read from the object's symbol names.
+	# The builtins this build has, read from the object's symbol names:
+	# whole NUL-delimited strings only, since other strings may end the
+	# same way (an ASan build keeps "bind_input_struct", whose tail
+	# "input_struct" names no builtin).
 	local avail
-	avail=$(LC_ALL=C grep -ao '[a-z][a-z-]*_struct' "$so" | sed 's/_struct$//' | sort -u)
+	avail=$(LC_ALL=C grep -aoP '(?<=\x00)[a-z][a-z-]*_struct(?=\x00)' "$so" |
+		sed 's/_struct$//' | sort -u)
 	# shellcheck disable=SC2086
 	if [ -z "$avail" ] || ! enable -f "$so" $avail 2>/dev/null; then
 		echo "bashsock: cannot load $so" >&2

@@ -45,16 +45,44 @@ if [ ! -e "$libasan" ]; then
 fi
 # Only bash gets the runtime: some tools hang in ASan's start-up when it is
 # preloaded into them (procps' ps does). Every `bash` found in PATH is this
-# wrapper, which preloads libasan and has bash drop LD_PRELOAD from its
-# environment first thing (BASH_ENV), so its own children start clean.
+# wrapper, which preloads the runtime and has bash drop LD_PRELOAD from its
+# environment first thing (BASH_ENV), so its own children start clean; a
+# BASH_ENV the caller had is put back and read after that. It is compiled:
+# a script would be run by a shell that reads BASH_ENV itself, and sh
+# would drop the exported functions bats uses.
 bin=$out/bin
 mkdir -p "$bin"
-# (A bash script, not sh: dash would drop the exported functions bats uses.)
 real=$(command -v bash)
-# shellcheck disable=SC2016 # "$0" and "$@" are the wrapper's own
-printf '#!%s\nLD_PRELOAD=%q BASH_ENV=%q exec -a "$0" %q "$@"\n' \
-	"$real" "$libasan" "$bin/unpreload.bash" "$real" >"$bin/bash"
-echo 'unset LD_PRELOAD BASH_ENV' >"$bin/unpreload.bash"
+cat >"$bin/wrapper.c" <<EOF
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int
+main(int argc, char **argv)
+{
+	const char *env = getenv("BASH_ENV");
+
+	(void)argc;
+	setenv("BS_ASAN_BASH_ENV", env != NULL ? env : "", 1);
+	setenv("BASH_ENV", "$bin/unpreload.bash", 1);
+	setenv("LD_PRELOAD", "$libasan", 1);
+	execv("$real", argv);
+	perror("$real");
+	return 127;
+}
+EOF
+cc -O1 -o "$bin/bash" "$bin/wrapper.c" || exit 2
+cat >"$bin/unpreload.bash" <<'EOF'
+unset LD_PRELOAD
+if [ -n "${BS_ASAN_BASH_ENV-}" ]; then
+	BASH_ENV=$BS_ASAN_BASH_ENV
+	unset BS_ASAN_BASH_ENV
+	# shellcheck source=/dev/null
+	. "$BASH_ENV"
+else
+	unset BASH_ENV BS_ASAN_BASH_ENV
+fi
+EOF
 chmod 0755 "$bin" "$bin/bash"
 chmod 0644 "$bin/unpreload.bash"
 export PATH="$bin:$PATH"
