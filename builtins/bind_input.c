@@ -35,8 +35,7 @@ bind_input_builtin(WORD_LIST *list)
 			break;
 		CASE_HELPOPT;
 		default:
-			builtin_usage();
-			return BS_USAGE;
+			return BS_USAGE; /* internal_getopt said why */
 		}
 	}
 	list = loptend;

@@ -40,8 +40,7 @@ bind_output_opts(WORD_LIST *list, struct output_opts *o, char **var)
 			builtin_help();
 			return -1;
 		default:
-			builtin_usage();
-			return -1;
+			return -1; /* internal_getopt said why */
 		}
 	}
 	return 0;

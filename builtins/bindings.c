@@ -87,8 +87,7 @@ bindings_builtin(WORD_LIST *list)
 			break;
 		CASE_HELPOPT;
 		default:
-			builtin_usage();
-			return BS_USAGE;
+			return BS_USAGE; /* internal_getopt said why */
 		}
 	}
 	if (loptend != NULL) {

@@ -85,8 +85,7 @@ master_builtin(WORD_LIST *list)
 		switch (opt) {
 			CASE_HELPOPT;
 		default:
-			builtin_usage();
-			return BS_USAGE;
+			return BS_USAGE; /* internal_getopt said why */
 		}
 	}
 	list = loptend;

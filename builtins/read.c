@@ -108,8 +108,7 @@ rd_parse(WORD_LIST *list, struct rd_opts *o)
 			builtin_help();
 			return -1;
 		default:
-			builtin_usage();
-			return -1;
+			return -1; /* internal_getopt said why */
 		}
 	}
 	if (loptend == NULL || loptend->next != NULL) {

@@ -70,8 +70,7 @@ unbind_builtin(WORD_LIST *list)
 			break;
 		CASE_HELPOPT;
 		default:
-			builtin_usage();
-			return BS_USAGE;
+			return BS_USAGE; /* internal_getopt said why */
 		}
 	}
 	list = loptend;

@@ -287,8 +287,7 @@ wr_parse(WORD_LIST *list, struct wr_opts *o)
 			builtin_help();
 			return -1;
 		default:
-			builtin_usage();
-			return -1;
+			return -1; /* internal_getopt said why */
 		}
 	}
 	if (loptend == NULL) {
