@@ -164,8 +164,16 @@ input_service(struct input *in, struct client *c)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n <= 0) {
-		/* Disconnect (or reset): its last partial line goes out. */
-		ring_publish(r, c->slen);
+		/* Disconnect (or reset): its last partial line goes out, ended
+		 * by a newline where another client may follow, so that line
+		 * and the next client's first never merge. There is room:
+		 * fre > slen. */
+		total = c->slen;
+		if (!in->one && (c->slen > 0 || in->owner == c)) {
+			ring_put(r, total, "\n", 1);
+			total++;
+		}
+		ring_publish(r, total);
 		c->slen = 0;
 		input_drop(in, c);
 		return 1;
