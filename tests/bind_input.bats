@@ -95,11 +95,36 @@ four
 	run -0 read in1
 	assert_output "first
 other"
-	# The partial line goes out when its client disconnects.
+	# The partial line goes out when its client disconnects, ended by a
+	# newline so that it cannot merge with another client's next line.
 	kill -TERM "$BS_LAST"
-	bs_wait_buffered in1 11
-	run -0 read in1
-	assert_output "second-half"
+	bs_wait_buffered in1 12
+	read -v got in1
+	[ "$got" = "second-half"$'\n' ]
+}
+
+@test "an unterminated last line of a client that left never merges with the next client's line" {
+	local port
+	port=$(bs_free_port)
+	bind-input -v pid in1 "$port"
+	printf 'tail' | socat -u - "TCP:127.0.0.1:$port"
+	bs_wait_buffered in1 5
+	printf 'more\n' | socat -u - "TCP:127.0.0.1:$port"
+	bs_wait_buffered in1 10
+	read -l -v a in1
+	read -l -v b in1
+	[ "$a" = tail ]
+	[ "$b" = more ]
+}
+
+@test "a -1 binding passes its client's unterminated last bytes on unchanged" {
+	local port
+	port=$(bs_free_port)
+	bind-input -1 -v pid in1 "$port"
+	printf 'no newline' | socat -u - "TCP:127.0.0.1:$port"
+	read -w 5 -v got in1
+	[ "$got" = "no newline" ]
+	run -3 read -w 5 in1
 }
 
 # --- the seed's first example -------------------------------------------
