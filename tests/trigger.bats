@@ -221,13 +221,13 @@ switches() {
 }
 
 @test "junk from socat and nc, and nc -z port scans, do not wake it" {
-	local port i
+	local port
 	port=$(bs_free_port)
 	tw_start k "$port"
 	head -c 4096 /dev/urandom >"$T/noise"
 	socat -u "OPEN:$T/noise" "TCP:127.0.0.1:$port"
 	printf 'hello\n' | timeout 5 nc -q 1 127.0.0.1 "$port" >/dev/null || true
-	for i in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		nc -z 127.0.0.1 "$port"
 	done
 	nc -z ::1 "$port"
@@ -257,8 +257,8 @@ switches() {
 	assert_line --index 1 --regexp '^BASHSOCK/1 OK [0-9a-f]{64}$'
 	# The key appears in neither direction, in clear or in hex.
 	hex=$(printf %s "$key" | od -An -tx1 | tr -d ' \n')
-	! grep -aqF -- "$key" "$T/c2s" "$T/s2c"
-	! grep -aqiF -- "$hex" "$T/c2s" "$T/s2c"
+	run ! grep -aqF -- "$key" "$T/c2s" "$T/s2c"
+	run ! grep -aqiF -- "$hex" "$T/c2s" "$T/s2c"
 	# The client's bytes, replayed to a new waiter with the same key.
 	port2=$(bs_free_port)
 	tw_start "$key" "$port2"
@@ -436,7 +436,7 @@ switches() {
 	kill -TERM "$pid"
 	bs_wait_gone "$pid"
 	run -143 wait "$pid"
-	! has "$T/a.out" after=
+	run ! has "$T/a.out" after=
 	bs_port_free "$port"
 
 	bash --norc -c '. "$1"; trap "echo TERM-trap" TERM
@@ -449,10 +449,29 @@ switches() {
 	bs_wait_for 250 has "$T/b.out" TERM-trap
 	kill -TERM "$pid"
 	bs_wait_for 250 test "$(grep -c TERM-trap "$T/b.out")" = 2
-	! has "$T/b.out" after=
+	run ! has "$T/b.out" after=
 	bs_port_listening "$port"
 	run -0 trigger-send k 127.0.0.1 "$port"
 	bs_wait_for 250 has "$T/b.out" after=0
+}
+
+@test "a trap that returns from its function ends the wait and closes the listener" {
+	local port pid
+	port=$(bs_free_port)
+	bash --norc -c '. "$1"
+		f() { trap "trap - USR1; return 7" USR1; trigger-wait k "$1"; echo not-here; }
+		f "$2"; echo "f=$?"
+		ls -l /proc/$$/fd | grep -c socket' \
+		bash "$BS_ROOT/loader.sh" "$port" >"$T/f.out" 2>&1 &
+	pid=$!
+	BS_PIDS+=("$pid")
+	bs_wait_for 250 bs_port_listening "$port"
+	kill -USR1 "$pid"
+	bs_wait_for 250 has "$T/f.out" f=7
+	run -0 cat "$T/f.out"
+	assert_output "f=7
+0"
+	bs_port_free "$port"
 }
 
 # --- signals, interactive (tmux) -----------------------------------------
@@ -482,15 +501,15 @@ tm_wait() {
 	local port
 	port=$(bs_free_port)
 	tm_start
-	tm_keys "trigger-wait k $port; echo after=\$?" Enter
+	tm_keys "trigger-wait k $port; echo af''ter=\$?" Enter
 	bs_wait_for 250 bs_port_listening "$port"
 	tm_keys C-c
 	tm_keys 'echo st=$?' Enter
 	tm_wait st=130
-	! tm_has after=
+	run ! tm_has after=
 	bs_port_free "$port"
 	# And the next trigger-wait on the same port works.
-	tm_keys "trigger-wait k $port; echo after=\$?" Enter
+	tm_keys "trigger-wait k $port; echo af''ter=\$?" Enter
 	bs_wait_for 250 bs_port_listening "$port"
 	run -0 trigger-send k 127.0.0.1 "$port"
 	tm_wait after=0
@@ -507,7 +526,7 @@ tm_wait() {
 	tm_keys C-c
 	tm_keys 'echo st=$?' Enter
 	tm_wait st=130
-	! tm_has loop2done
+	run ! tm_has loop2done
 	bs_port_free "$port"
 }
 
@@ -515,13 +534,13 @@ tm_wait() {
 	local port
 	port=$(bs_free_port)
 	tm_start
-	tm_keys "trap 'echo IN\$((6*7))T' INT; trigger-wait k $port; echo after=\$?" Enter
+	tm_keys "trap 'echo IN\$((6*7))T' INT; trigger-wait k $port; echo af''ter=\$?" Enter
 	bs_wait_for 250 bs_port_listening "$port"
 	tm_keys C-c
 	tm_wait IN42T
 	tm_keys C-c
 	bs_wait_for 250 test "$(tmux -L "$TM" capture-pane -p -t main | grep -c IN42T)" = 2
-	! tm_has after=
+	run ! tm_has after=
 	bs_port_listening "$port"
 	run -0 trigger-send k 127.0.0.1 "$port"
 	tm_wait after=0
@@ -531,14 +550,14 @@ tm_wait() {
 	local port pid
 	port=$(bs_free_port)
 	tm_start
-	tm_keys 'echo pid=$$' Enter
+	tm_keys "echo p''id=\$\$" Enter
 	tm_wait pid=
 	pid=$(tmux -L "$TM" capture-pane -p -t main | sed -n 's/^pid=\([0-9]*\)$/\1/p')
-	tm_keys "trigger-wait k $port; echo after=\$?" Enter
+	tm_keys "trigger-wait k $port; echo af''ter=\$?" Enter
 	bs_wait_for 250 bs_port_listening "$port"
 	kill -TERM "$pid"
 	bs_port_listening "$port"
-	! tm_has after=
+	run ! tm_has after=
 	run -0 trigger-send k 127.0.0.1 "$port"
 	tm_wait after=0
 }
@@ -549,12 +568,12 @@ tm_wait() {
 	bs_bg tpeer listen "$port" >"$T/l.out"
 	bs_wait_for 250 has "$T/l.out" listening
 	tm_start
-	tm_keys "trigger-send -t 60 k 127.0.0.1 $port; echo after=\$?" Enter
+	tm_keys "trigger-send -t 60 k 127.0.0.1 $port; echo af''ter=\$?" Enter
 	bs_wait_for 250 established "$port"
 	tm_keys C-c
 	tm_keys 'echo st=$?' Enter
 	tm_wait st=130
-	! tm_has after=
+	run ! tm_has after=
 	# The shell's end of the connection is closed (no longer established).
 	bs_wait_for 250 eval "! ss -Htn state established 'dport = :$port' | grep -q ."
 }
