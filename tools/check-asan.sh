@@ -86,6 +86,8 @@ EOF
 chmod 0755 "$bin" "$bin/bash"
 chmod 0644 "$bin/unpreload.bash"
 export PATH="$bin:$PATH"
+# tests/test_helper/common.bash puts /usr/bin first, then this again.
+export BS_ASAN_BIN=$bin
 export BASHSOCK_SO=$so
 export ASAN_OPTIONS="detect_leaks=0:log_path=$logs/asan:print_summary=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"

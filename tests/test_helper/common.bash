@@ -7,7 +7,8 @@
 BS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Debian's python3 (python3-minimal), not a version-manager shim found first
 # in PATH: a pyenv shim costs seconds per start, and peers start often.
-PATH=/usr/bin:/bin:$PATH
+# make check-asan's bash wrapper (BS_ASAN_BIN) stays first.
+PATH=${BS_ASAN_BIN:+$BS_ASAN_BIN:}/usr/bin:/bin:$PATH
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
