@@ -467,7 +467,7 @@ switches() {
 	BS_PIDS+=("$pid")
 	bs_wait_for 250 bs_port_listening "$port"
 	kill -USR1 "$pid"
-	bs_wait_for 250 has "$T/f.out" f=7
+	bs_wait_gone "$pid"
 	run -0 cat "$T/f.out"
 	assert_output "f=7
 0"
