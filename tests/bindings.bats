@@ -38,11 +38,12 @@ teardown() {
 	bs_wait_buffered in1 10
 	run -0 bindings
 	assert_output "in1 in :: $port $pid 10 3"
-	# A partial line is not buffered yet; it is once its client leaves.
+	# A partial line is not buffered yet; it is once its client leaves,
+	# ended by a newline (12 + 1 bytes).
 	kill -TERM "${BS_PIDS[1]}"
 	bs_wait_clients in1 2
 	run -0 bindings
-	assert_output "in1 in :: $port $pid 22 2"
+	assert_output "in1 in :: $port $pid 23 2"
 	read in1 >/dev/null
 	run -0 bindings
 	assert_output "in1 in :: $port $pid 0 2"
