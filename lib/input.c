@@ -214,19 +214,31 @@ input_service(struct input *in, struct client *c)
 	return pub > 0;
 }
 
-/* Waits for readers to free space while every client is parked for it. */
+/*
+ * Waits for readers to free space while every client is parked for it:
+ * until more than stash_max bytes are free (ring_take wakes this only once
+ * less than half the ring is used, which leaves more than that), for at
+ * most 100 ms. A take that races the check just moves rseq, so the futex
+ * wait returns at once and the loop checks again.
+ */
 static void
 input_wait_space(struct input *in)
 {
-	uint32_t seq = ring_rseq(in->r);
+	int64_t deadline, left;
+	uint32_t seq;
 	sigset_t old;
 
 	if (in->nparked == 0 || in->owner != NULL ||
 	    ring_free(in->r) > INPUT_STASH_MAX)
 		return;
+	deadline = helper_now() + 100000000;
 	sigprocmask(SIG_SETMASK, &in->waitmask, &old);
-	if (!input_stop)
-		ring_wait_space(in->r, seq, 100000000);
+	while (!input_stop && (left = deadline - helper_now()) > 0) {
+		seq = ring_rseq(in->r);
+		if (ring_free(in->r) > in->stash_max)
+			break;
+		ring_wait_space(in->r, seq, left);
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	input_unpark(in);
 }
