@@ -32,11 +32,11 @@ BENCH_ACCEPT_SO=${BENCH_ACCEPT_SO:-/usr/lib/bash/accept}
 export BENCH_ROOT=$ROOT BENCH_PEER=$PEER BENCH_TMP=$TMP BENCH_ACCEPT_SO
 
 if [ "$QUICK" = 1 ]; then
-	BULK_BYTES=$((64 << 20)) LINES=10000 POLL_N=20000 FILE_LINES=20000
-	WRITE_N=20000 RTT_N=200 TRIG_N=1 BC_N=5 POOL_N=20
+	BULK_BYTES=$((64 << 20)) LINES=10000 POLL_N=20000 FILE_LINES=5000
+	PASSES=3 WRITE_N=20000 RTT_N=200 TRIG_N=1 BC_N=5 POOL_N=20
 else
-	BULK_BYTES=$((256 << 20)) LINES=200000 POLL_N=200000 FILE_LINES=200000
-	WRITE_N=200000 RTT_N=2000 TRIG_N=3 BC_N=40 POOL_N=100
+	BULK_BYTES=$((256 << 20)) LINES=200000 POLL_N=100000 FILE_LINES=20000
+	PASSES=5 WRITE_N=100000 RTT_N=1000 TRIG_N=3 BC_N=20 POOL_N=100
 fi
 
 log() { printf '%s\n' "$*" >&2; }
@@ -45,7 +45,7 @@ log() { printf '%s\n' "$*" >&2; }
 
 # command-or-path:debian-package
 NEEDS=(cc:gcc socat:socat nc:netcat-openbsd ncat:ncat iperf3:iperf3 zsh:zsh
-	gnuplot:gnuplot-nox python3:python3 timeout:coreutils
+	gnuplot:gnuplot-nox python3:python3 timeout:coreutils valgrind:valgrind
 	/usr/lib/bash/accept:bash-builtins)
 
 have() {
@@ -240,7 +240,7 @@ r_poll() {
 
 case_poll() {
 	local id=poll
-	defcase $id "poll an empty buffer, per call" ns lower "empty poll"
+	defcase $id "poll an empty buffer, per call (best block)" ns lower "empty poll"
 	deftool $id "bashsock read -v x ID" B
 	deftool $id "bash read -t 0 -u FD" A
 	goal $id "bash read -t 0 -u FD" ratio '<=' 0.6
@@ -286,26 +286,30 @@ r_plain() {
 	local id=$1 tool=$2 form
 	[ "$id" = plain ] && form=-r || form=none
 	case $tool in
-	"bash alone") take "$id" "$tool" cases plain_read plain $form "$TMP/file" ;;
+	"bash alone") take "$id" "$tool" cases plain_read plain $form "$TMP/file" "$PASSES" ;;
 	"builtins, 0 bindings")
-		take "$id" "$tool" cases plain_read loaded $form "$TMP/file"
+		take "$id" "$tool" cases plain_read loaded $form "$TMP/file" "$PASSES"
 		;;
 	"builtins, 1000 bindings")
 		take "$id" "$tool" env BASHSOCK_NS=bench-$RUN-s1000 timeout -k 5 \
 			"$TOOL_TIMEOUT" bash "$BENCH_DIR/cases.sh" plain_read loaded \
-			$form "$TMP/file"
+			$form "$TMP/file" "$PASSES"
 		;;
 	esac
 }
 
 case_plain() {
 	local id=$1 what=$2
-	defcase "$id" "plain \`while $what\`, per line" ns/line lower "while $what"
+	defcase "$id" "plain \`while $what\`, best of $PASSES passes" ns/line lower "while $what"
 	deftool "$id" "bash alone" A
 	deftool "$id" "builtins, 0 bindings" B
 	deftool "$id" "builtins, 1000 bindings" B
-	goal "$id" "builtins, 0 bindings" ratio '<=' 1.03
-	goal "$id" "builtins, 1000 bindings" ratio '<=' 1.03
+	# The goal is on `read -r line` (issue 6); `read line`, the form that
+	# looks its word up as a binding, is shown alongside.
+	if [ "$id" = plain ]; then
+		goal "$id" "builtins, 0 bindings" ratio '<=' 1.03
+		goal "$id" "builtins, 1000 bindings" ratio '<=' 1.03
+	fi
 	interleave "$id" "bash alone|r_plain" "builtins, 0 bindings|r_plain" \
 		"builtins, 1000 bindings|r_plain"
 }
@@ -318,13 +322,47 @@ r_scale() {
 
 case_scale() {
 	local id=scale
-	defcase $id "read -v x ID, per call, by live bindings" ns lower "read cost"
+	defcase $id "read -v x ID per call, by live bindings" ns lower "read cost"
 	deftool $id "1 binding" A
 	deftool $id "100 bindings" B
 	deftool $id "1000 bindings" B
 	goal $id "1000 bindings" ratio '<=' 1.1
 	interleave $id "1 binding|r_scale" "100 bindings|r_scale" \
 		"1000 bindings|r_scale"
+}
+
+# Instruction counts: the same on every run, so one round is enough.
+r_ir() {
+	local id=$1 tool=$2 n=${2%% *} mode=loaded form=-r ns=bench-$RUN-s1000
+	needs "$id" "$tool" valgrind || return
+	if [ "$id" = scale_ir ]; then
+		take "$id" "$tool" env "BASHSOCK_NS=bench-$RUN-s$n" timeout -k 5 \
+			"$TOOL_TIMEOUT" bash "$BENCH_DIR/cases.sh" ir_scale 2000
+		return
+	fi
+	[ "$tool" = "bash alone" ] && mode=plain
+	[ "$tool" = "builtins, 0 bindings" ] && ns=bench-$RUN-none
+	take "$id" "$tool" env "BASHSOCK_NS=$ns" timeout -k 5 "$TOOL_TIMEOUT" \
+		bash "$BENCH_DIR/cases.sh" ir_plain "$mode" $form "$TMP/file.ir"
+}
+
+case_ir() {
+	local REPS=1
+	defcase plain_ir "\`while read -r line\`, Ir per line" Ir lower "while read -r line (Ir)"
+	deftool plain_ir "bash alone" A
+	deftool plain_ir "builtins, 0 bindings" B
+	deftool plain_ir "builtins, 1000 bindings" B
+	goal plain_ir "builtins, 0 bindings" ratio '<=' 1.03
+	goal plain_ir "builtins, 1000 bindings" ratio '<=' 1.03
+	head -5000 "$TMP/file" >"$TMP/file.ir"
+	interleave plain_ir "bash alone|r_ir" "builtins, 0 bindings|r_ir" \
+		"builtins, 1000 bindings|r_ir"
+	defcase scale_ir "read -v x ID, Ir per call in bashsock's read" Ir lower "read cost (Ir)"
+	deftool scale_ir "1 binding" A
+	deftool scale_ir "100 bindings" B
+	deftool scale_ir "1000 bindings" B
+	goal scale_ir "1000 bindings" ratio '<=' 1.1
+	interleave scale_ir "1 binding|r_ir" "100 bindings|r_ir" "1000 bindings|r_ir"
 }
 
 r_write() {
@@ -633,6 +671,17 @@ to_docs() {
 	local md=$ROOT/docs/bench.md
 	[ -e "$RESULTS/bench.svg" ] && cp "$RESULTS/bench.svg" "$ROOT/docs/bench.svg"
 	[ -e "$md" ] || return 0
+	# The goals, one line each, from latest.tsv.
+	awk -F'\t' 'NR > 1 && $12 != "" {
+		v = ($12 ~ /^median/) ? $9 : $11
+		printf "- %s, %s: %s %s (goal %s): **%s**\n", $2, $3,
+		    ($12 ~ /^median/) ? "median" : "ratio", (v == "" ? "-" : sprintf("%.3g", v)),
+		    $12, $13 == "yes" ? "met" : ($13 == "NO" ? "missed" : "no data")
+	}' "$RESULTS/latest.tsv" | sed 's/>=/≥/; s/<=/≤/' >"$RESULTS/goals.md"
+	awk -v tbl="$RESULTS/goals.md" '
+		/<!-- bench:goals:begin -->/ { print; while ((getline l < tbl) > 0) print l; skip = 1; next }
+		/<!-- bench:goals:end -->/ { skip = 0 }
+		!skip' "$md" >"$md.new" && mv "$md.new" "$md"
 	awk -v tbl="$RESULTS/table.md" -v machine="$MACHINE" '
 		/<!-- bench:table:begin -->/ { print; print ""; print "Machine: " machine; print ""
 			while ((getline l < tbl) > 0) print l; print ""; skip = 1; next }
@@ -698,12 +747,13 @@ main() {
 	want bulk && case_bulk
 	want lines && case_lines
 	want poll && case_poll
-	if want plain || want scale; then
+	if want plain || want scale || want ir; then
 		log "  setting up 1, 100 and 1000 idle bindings"
 		if holders_start; then
 			want plain && case_plain plain 'read -r line'
 			want plain && case_plain plain1 'read line'
 			want scale && case_scale
+			want ir && case_ir
 		else
 			log "bench: could not set up the idle bindings (see $LOG)"
 			status plain "builtins, 1000 bindings" "failed (setup)"
