@@ -101,6 +101,19 @@ if ! bash -c 'source ./loader.sh && maps=$(</proc/$$/maps) &&
 	exit 2
 fi
 
+# And so must the suite's tests, and the shells they start (common.bash
+# sets PATH; a test may start bash by name): a canary runs first.
+cat >"$out/canary.bats" <<EOF
+load '$PWD/tests/test_helper/common'
+setup() { bs_setup; }
+@test "check-asan: tests and the shells they start run under ASan" {
+	[[ \$(</proc/\$\$/maps) == *'$(realpath "$libasan")'* ]]
+	[[ \$(</proc/\$\$/maps) == *"\$BASHSOCK_SO"* ]]
+	run -0 bash -c 'source "\$1" && [[ \$(</proc/\$\$/maps) == *"\$BASHSOCK_SO"* ]]' _ "\$BS_ROOT/loader.sh"
+}
+EOF
+files=("$out/canary.bats" "${files[@]}")
+
 if [ ${#files[@]} -eq 0 ]; then
 	echo "check-asan: no bats file to run" >&2
 	exit 2
