@@ -104,6 +104,7 @@ fi
 # And so must the suite's tests, and the shells they start (common.bash
 # sets PATH; a test may start bash by name): a canary runs first.
 cat >"$out/canary.bats" <<EOF
+bats_require_minimum_version 1.5.0
 load '$PWD/tests/test_helper/common'
 setup() { bs_setup; }
 @test "check-asan: tests and the shells they start run under ASan" {
