@@ -42,8 +42,9 @@ leftovers() {
 # True when PID is gone, without forking (a zombie counts as gone).
 gone() {
 	local st
-	[ -r "/proc/$1/stat" ] || return 0
-	st=$(<"/proc/$1/stat") || return 0
+	# No subshell: one failing there (the process just went) would trip
+	# bats' ERR trap.
+	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 0
 	st=${st##*) }
 	[ "${st%% *}" = Z ] || [ "${st%% *}" = X ]
 }
