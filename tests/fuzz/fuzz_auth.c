@@ -7,8 +7,8 @@
  *      challenge is fresh), refused with EPROTO and no reply, or EACCES
  *      and exactly the DENIED line
  *   1  a key and a nonce from the input, the proof computed here from
- *      the README's "Authentication protocol" with OpenSSL, then maybe one byte changed:
- *      the intact proof is accepted with exactly the OK line the document
+ *      the README's "Authentication protocol" with OpenSSL, then maybe one byte
+ * changed: the intact proof is accepted with exactly the OK line the document
  *      describes, a changed one never
  *   2  a server's whole side of the exchange, fed to auth_client over a
  *      socketpair: it fails cleanly (EPROTO, EACCES or ECONNRESET, with
