@@ -7,13 +7,13 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #define AUTH_VERSION "BASHSOCK/1"
 #define AUTH_BYTES 32 /* nonce and MAC size (SHA-256) */
@@ -246,6 +246,44 @@ auth_mac(unsigned char *out, const char *role, const char *key, size_t keylen,
 	return 0;
 }
 
+/*
+ * Challenges and nonces come from the kernel's generator (getrandom), which
+ * is what libcrypto's own generator seeds from: it needs no set-up, where
+ * libcrypto's first RAND_bytes in a process costs a millisecond or more of
+ * provider and DRBG initialisation that a waiting peer would feel. 0, or
+ * -1 with EIO.
+ */
+static int
+auth_random(unsigned char *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = getrandom(buf + got, n - got, 0);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			errno = EIO;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+void
+auth_warm(void)
+{
+	unsigned char r[AUTH_BYTES];
+	unsigned char out[AUTH_BYTES];
+	unsigned int outlen = 0;
+
+	memset(r, 0x5c, sizeof(r));
+	(void)HMAC(EVP_sha256(), r, (int)sizeof(r), r, sizeof(r), out, &outlen);
+	OPENSSL_cleanse(out, sizeof(out));
+}
+
 int
 auth_challenge_new(
     struct auth_challenge *ch, const char *purpose, char *line, size_t len)
@@ -257,8 +295,7 @@ auth_challenge_new(
 		errno = EINVAL;
 		return -1;
 	}
-	if (RAND_bytes(r, sizeof(r)) != 1) {
-		errno = EIO;
+	if (auth_random(r, sizeof(r)) == -1) {
 		return -1;
 	}
 	snprintf(ch->purpose, sizeof(ch->purpose), "%s", purpose);
@@ -471,7 +508,7 @@ auth_proof_new(struct auth_proof *p, const char *key, size_t keylen,
 	if (auth_client_challenge(copy, purpose, chal, &what) == -1)
 		goto out;
 	what = "drawing a nonce";
-	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
+	if (auth_random(nonce, sizeof(nonce)) == -1) {
 		errno = EIO;
 		goto out;
 	}

@@ -65,6 +65,12 @@ struct auth_challenge {
 	char hex[AUTH_HEX + 1];
 };
 
+/* Initialises libcrypto's random generator and HMAC-SHA256 now (5 ms or
+ * more on first use) so that the first handshake does not pay for it while
+ * a peer waits. Called before listening or connecting; failures are left
+ * for the handshake to report. */
+void auth_warm(void);
+
 /* Draws a fresh challenge into ch and puts the line to send (no newline)
  * into line (AUTH_LINE_MAX bytes). 0, or -1 with EINVAL or EIO. */
 int auth_challenge_new(

@@ -260,6 +260,8 @@ trigger_wait_open(const char *addr, int port, const char *key, size_t keylen,
 	w->keylen = keylen;
 	for (i = 0; i < TRIGGER_MAX_PENDING; i++)
 		w->c[i].fd = -1;
+	/* Before listening: a sender that connects must not wait for it. */
+	auth_warm();
 	if ((w->lfd = net_listen(addr, port, TRIGGER_BACKLOG, err,
 		 err != NULL ? errlen : 0)) == -1) {
 		e = errno;
@@ -514,6 +516,7 @@ trigger_send_open(const char *host, int port, const char *key, size_t keylen,
 		return NULL;
 	}
 	s->ai = s->res;
+	auth_warm();
 	return s;
 }
 
