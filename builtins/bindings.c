@@ -13,13 +13,13 @@ struct bl_lines {
 static const char *
 bl_state(const struct ring_hdr *h, char *buf, size_t len)
 {
-	static const char *conn[] = { "connecting", "connected", "down" };
+	static const char *conn[] = {"connecting", "connected", "down"};
 
 	if (h->kind == RING_IN) {
 		if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == RING_ENDED)
 			return "ended";
-		snprintf(buf, len, "%u", __atomic_load_n(&h->clients,
-					     __ATOMIC_ACQUIRE));
+		snprintf(buf, len, "%u",
+		    __atomic_load_n(&h->clients, __ATOMIC_ACQUIRE));
 		return buf;
 	}
 	return h->conn <= RING_DOWN ? conn[h->conn] : "?";
@@ -40,11 +40,10 @@ bl_add(struct binding *b, void *arg)
 		l->line = n;
 		l->cap = l->cap * 2 + 16;
 	}
-	if (asprintf(&s, "%s%s%s %s %.*s %u %d %zu %s",
-		l->ns ? l->ns : "", l->ns ? " " : "", b->id,
-		h->kind == RING_IN ? "in" : "out", (int)sizeof(h->addr),
-		h->addr, h->port, h->pid, ring_used(&b->ring),
-		bl_state(h, st, sizeof(st))) != -1)
+	if (asprintf(&s, "%s%s%s %s %.*s %u %d %zu %s", l->ns ? l->ns : "",
+		l->ns ? " " : "", b->id, h->kind == RING_IN ? "in" : "out",
+		(int)sizeof(h->addr), h->addr, h->port, h->pid,
+		ring_used(&b->ring), bl_state(h, st, sizeof(st))) != -1)
 		l->line[l->n++] = s;
 }
 
@@ -75,7 +74,7 @@ bl_all(struct bl_lines *l)
 static int
 bindings_builtin(WORD_LIST *list)
 {
-	struct bl_lines l = { NULL, 0, 0, NULL };
+	struct bl_lines l = {NULL, 0, 0, NULL};
 	int opt, all = 0;
 	size_t i;
 
@@ -85,7 +84,7 @@ bindings_builtin(WORD_LIST *list)
 		case 'a':
 			all = 1;
 			break;
-		CASE_HELPOPT;
+			CASE_HELPOPT;
 		default:
 			return BS_USAGE; /* internal_getopt said why */
 		}
@@ -112,27 +111,12 @@ bindings_builtin(WORD_LIST *list)
 	return sh_chkwrite(EXECUTION_SUCCESS);
 }
 
-static char *bindings_doc[] = {
-	"List live bashsock bindings.",
-	"",
-	"One line a binding of the namespace ($BASHSOCK_NS):",
-	"  ID in ADDR PORT PID BUFFERED CLIENTS|ended",
-	"  ID out HOST PORT PID BUFFERED connecting|connected|down",
-	"",
-	"Options:",
-	"  -a   every namespace of this user; each line starts with the",
-	"       namespace",
-	"",
-	"Exit Status:",
-	"0, or 2 for a usage error.",
-	NULL
-};
+static char *bindings_doc[] = {"List live bashsock bindings.", "",
+    "One line a binding of the namespace ($BASHSOCK_NS):",
+    "  ID in ADDR PORT PID BUFFERED CLIENTS|ended",
+    "  ID out HOST PORT PID BUFFERED connecting|connected|down", "", "Options:",
+    "  -a   every namespace of this user; each line starts with the",
+    "       namespace", "", "Exit Status:", "0, or 2 for a usage error.", NULL};
 
-BS_EXPORT struct builtin bindings_struct = {
-	"bindings",
-	bindings_builtin,
-	BUILTIN_ENABLED,
-	bindings_doc,
-	"bindings [-a]",
-	0
-};
+BS_EXPORT struct builtin bindings_struct = {"bindings", bindings_builtin,
+    BUILTIN_ENABLED, bindings_doc, "bindings [-a]", 0};

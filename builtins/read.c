@@ -87,8 +87,8 @@ rd_parse(WORD_LIST *list, struct rd_opts *o)
 			break;
 		case 'b':
 			if (parse_count(list_optarg, &o->max) == -1) {
-				builtin_error("-b: %s: invalid count",
-				    list_optarg);
+				builtin_error(
+				    "-b: %s: invalid count", list_optarg);
 				return -1;
 			}
 			break;
@@ -166,8 +166,8 @@ rd_socket(struct ring *r, const struct rd_opts *o)
 			if (ring_used(r) > 0)
 				continue; /* the producer's last bytes */
 			if (state == RING_ENDED) {
-				__atomic_store_n(&r->h->end_seen, 1,
-				    __ATOMIC_RELEASE);
+				__atomic_store_n(
+				    &r->h->end_seen, 1, __ATOMIC_RELEASE);
 				ring_futex_wake(&r->h->end_seen, 1);
 			}
 			return rd_nothing(o, BS_ENDED);
@@ -190,8 +190,8 @@ rd_socket_form(WORD_LIST *list)
 	if (rd_parse(list, &o) == -1)
 		return BS_USAGE;
 	if ((v = nsv_get(bs_ns(), 1)) == NULL) {
-		builtin_error("%s: namespace %s: %s", o.id, bs_ns(),
-		    strerror(errno));
+		builtin_error(
+		    "%s: namespace %s: %s", o.id, bs_ns(), strerror(errno));
 		return BS_USAGE;
 	}
 	if ((r = nsv_find(v, o.id, RING_IN)) == NULL) {
@@ -237,8 +237,7 @@ bs_read_builtin(WORD_LIST *list)
 	/* builtin_usage() prints current_builtin->short_doc: bash's own
 	 * line for bash's read (after a longjmp it stays until the next
 	 * call; only `help -s read' would show it). */
-	if ((cur = current_builtin) != NULL &&
-	    cur->function != bs_read_builtin)
+	if ((cur = current_builtin) != NULL && cur->function != bs_read_builtin)
 		cur = NULL;
 	if (cur != NULL && rd_bash_usage != NULL)
 		cur->short_doc = rd_bash_usage;
@@ -250,37 +249,24 @@ bs_read_builtin(WORD_LIST *list)
 }
 
 static char *read_socket_doc[] = {
-	"Read from a bashsock input binding, or from a file descriptor.",
-	"",
-	"Socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] ID",
-	"It applies when one of -l -b -w -v is given, or the call is exactly",
-	"`read ID' and ID names a live input binding. Without -l, returns",
-	"everything buffered now and removes it from the buffer.",
-	"",
-	"  -l        one line, without its newline",
-	"  -b COUNT  at most COUNT bytes",
-	"  -w SECS   wait up to SECS (fractions allowed) for data, or for a",
-	"            whole line with -l; default 0, do not wait",
-	"  -v VAR    assign to VAR instead of writing to standard output",
-	"",
-	"Socket form exit status: 0 data returned; 1 nothing within the wait;",
-	"3 the stream has ended; 2 usage error; >128 interrupted by a signal.",
-	"",
-	"Every other call is bash's own read:",
-	"",
-	NULL
-};
+    "Read from a bashsock input binding, or from a file descriptor.", "",
+    "Socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] ID",
+    "It applies when one of -l -b -w -v is given, or the call is exactly",
+    "`read ID' and ID names a live input binding. Without -l, returns",
+    "everything buffered now and removes it from the buffer.", "",
+    "  -l        one line, without its newline",
+    "  -b COUNT  at most COUNT bytes",
+    "  -w SECS   wait up to SECS (fractions allowed) for data, or for a",
+    "            whole line with -l; default 0, do not wait",
+    "  -v VAR    assign to VAR instead of writing to standard output", "",
+    "Socket form exit status: 0 data returned; 1 nothing within the wait;",
+    "3 the stream has ended; 2 usage error; >128 interrupted by a signal.", "",
+    "Every other call is bash's own read:", "", NULL};
 
 static char **read_doc = read_socket_doc;
 
 BS_EXPORT struct builtin read_struct = {
-	"read",
-	bs_read_builtin,
-	BUILTIN_ENABLED,
-	read_socket_doc,
-	rd_short_doc,
-	0
-};
+    "read", bs_read_builtin, BUILTIN_ENABLED, read_socket_doc, rd_short_doc, 0};
 
 BS_EXPORT int read_builtin_load(char *name);
 

@@ -18,7 +18,7 @@ static int
 ub_one(const char *ns, const char *id)
 {
 	struct binding b;
-	struct timespec ts = { 0, 2000000 };
+	struct timespec ts = {0, 2000000};
 	int64_t deadline;
 	pid_t pid;
 
@@ -57,7 +57,7 @@ ub_collect(struct binding *b, void *arg)
 static int
 unbind_builtin(WORD_LIST *list)
 {
-	struct ub_ids ids = { NULL, 0, 0 };
+	struct ub_ids ids = {NULL, 0, 0};
 	const char *ns = bs_ns();
 	int opt, all = 0, rc = EXECUTION_SUCCESS;
 	size_t i;
@@ -68,7 +68,7 @@ unbind_builtin(WORD_LIST *list)
 		case 'a':
 			all = 1;
 			break;
-		CASE_HELPOPT;
+			CASE_HELPOPT;
 		default:
 			return BS_USAGE; /* internal_getopt said why */
 		}
@@ -101,27 +101,15 @@ unbind_builtin(WORD_LIST *list)
 	return rc;
 }
 
-static char *unbind_doc[] = {
-	"Close bashsock bindings.",
-	"",
-	"Closes each binding ID of the namespace ($BASHSOCK_NS) as",
-	"kill -TERM of its helper does, and returns once they are gone: an",
-	"input stops listening and drops unread data; an output first sends",
-	"what is queued (up to 10 seconds).",
-	"",
-	"Options:",
-	"  -a   close every binding of the namespace",
-	"",
-	"Exit Status:",
-	"0 on success; 1 if an ID names no live binding; 2 for a usage error.",
-	NULL
-};
+static char *unbind_doc[] = {"Close bashsock bindings.", "",
+    "Closes each binding ID of the namespace ($BASHSOCK_NS) as",
+    "kill -TERM of its helper does, and returns once they are gone: an",
+    "input stops listening and drops unread data; an output first sends",
+    "what is queued (up to 10 seconds).", "",
+    "Options:", "  -a   close every binding of the namespace", "",
+    "Exit Status:",
+    "0 on success; 1 if an ID names no live binding; 2 for a usage error.",
+    NULL};
 
-BS_EXPORT struct builtin unbind_struct = {
-	"unbind",
-	unbind_builtin,
-	BUILTIN_ENABLED,
-	unbind_doc,
-	"unbind [-a] [ID ...]",
-	0
-};
+BS_EXPORT struct builtin unbind_struct = {"unbind", unbind_builtin,
+    BUILTIN_ENABLED, unbind_doc, "unbind [-a] [ID ...]", 0};

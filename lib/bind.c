@@ -144,7 +144,8 @@ bind_create(struct binding *b, const char *ns, const char *id, size_t cap,
 			goto fail;
 	}
 	unlink(tmp);
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd =
+	    open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1 || flock(fd, LOCK_EX | LOCK_NB) == -1)
 		goto fail;
 	if (ring_create(&b->ring, fd, cap, kind, flags) == -1)

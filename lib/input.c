@@ -95,8 +95,7 @@ input_drop(struct input *in, struct client *c)
 		input_unpark(in);
 	}
 	/* Room for one more client again. */
-	if (!in->one && in->lfd != -1 &&
-	    in->nclients == INPUT_MAX_CLIENTS - 1)
+	if (!in->one && in->lfd != -1 && in->nclients == INPUT_MAX_CLIENTS - 1)
 		input_watch(in, in->lfd, NULL, 1);
 }
 
@@ -106,7 +105,8 @@ input_accept(struct input *in)
 	struct client *c;
 	int fd;
 
-	while (in->nclients < INPUT_MAX_CLIENTS && (fd = net_accept(in->lfd)) != -1) {
+	while (in->nclients < INPUT_MAX_CLIENTS &&
+	       (fd = net_accept(in->lfd)) != -1) {
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
 			close(fd);
 			continue;
@@ -261,7 +261,7 @@ input_loop(struct input *in)
 			if (ev[i].data.ptr == NULL)
 				input_accept(in);
 			else if (input_service(in, ev[i].data.ptr) &&
-			    in->nparked > 0 && in->owner == NULL)
+				 in->nparked > 0 && in->owner == NULL)
 				input_unpark(in);
 		}
 	}
@@ -276,7 +276,7 @@ input_linger(struct input *in)
 	ring_set_state(in->r, RING_ENDED);
 	sigprocmask(SIG_SETMASK, &in->waitmask, &old);
 	while (!input_stop &&
-	    __atomic_load_n(&in->r->h->end_seen, __ATOMIC_ACQUIRE) == 0)
+	       __atomic_load_n(&in->r->h->end_seen, __ATOMIC_ACQUIRE) == 0)
 		ring_futex_wait(&in->r->h->end_seen, 0, 500000000);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
@@ -318,8 +318,8 @@ input_main(void *arg, int reportfd)
 		return 1;
 	}
 	in.r = &in.b.ring;
-	in.stash_max = o->cap / 2 < INPUT_STASH_MAX ? o->cap / 2 :
-						      INPUT_STASH_MAX;
+	in.stash_max =
+	    o->cap / 2 < INPUT_STASH_MAX ? o->cap / 2 : INPUT_STASH_MAX;
 	net_addr_str(in.lfd, 0, where, sizeof(where));
 	snprintf(in.r->h->addr, sizeof(in.r->h->addr), "%.*s",
 	    (int)strcspn(where, " "), where);
@@ -328,7 +328,8 @@ input_main(void *arg, int reportfd)
 		e = errno;
 		bind_remove(&in.b);
 		close(in.lfd);
-		helper_fail(reportfd, 1, e, "%s: epoll: %s", o->id, strerror(e));
+		helper_fail(
+		    reportfd, 1, e, "%s: epoll: %s", o->id, strerror(e));
 		return 1;
 	}
 	input_watch(&in, in.lfd, NULL, 1);

@@ -29,8 +29,8 @@ net_listen_ai(const struct addrinfo *ai, int backlog)
 {
 	int fd, one = 1, zero = 0, e;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		SOCK_NONBLOCK, ai->ai_protocol);
+	fd = socket(ai->ai_family,
+	    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 	if (fd == -1)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -76,8 +76,8 @@ net_listen(const char *addr, int port, int backlog, char *err, size_t errlen)
 		if (addr == NULL && e == EAFNOSUPPORT) {
 			hints.ai_family = AF_INET;
 			freeaddrinfo(res);
-			return net_listen("0.0.0.0", port, backlog, err,
-			    errlen);
+			return net_listen(
+			    "0.0.0.0", port, backlog, err, errlen);
 		}
 		if (e == EADDRINUSE)
 			break;
@@ -110,8 +110,8 @@ net_connect_ai(const struct addrinfo *ai, int64_t deadline)
 	int64_t left;
 	int fd, soerr = 0, e, ms, one = 1;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		SOCK_NONBLOCK, ai->ai_protocol);
+	fd = socket(ai->ai_family,
+	    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 	if (fd == -1)
 		return -1;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
@@ -150,8 +150,8 @@ fail:
 }
 
 int
-net_connect(const char *host, int port, int64_t timeout_ns, char *err,
-    size_t errlen)
+net_connect(
+    const char *host, int port, int64_t timeout_ns, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res, *ai;
 	int64_t deadline = helper_now() + timeout_ns;
@@ -198,8 +198,8 @@ net_addr_str(int fd, int peer, char *buf, size_t len)
 	int port = 0, rc;
 
 	memset(&ss, 0, sizeof(ss)); /* ss_family 0 if the call fails */
-	rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl) :
-		    getsockname(fd, (struct sockaddr *)&ss, &sl);
+	rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
+		  : getsockname(fd, (struct sockaddr *)&ss, &sl);
 	if (rc == 0 && ss.ss_family == AF_INET) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));

@@ -14,15 +14,15 @@
 #define NET_ERR 128
 
 /* Listens on addr:port (addr NULL: every IPv6 and IPv4 address). */
-int net_listen(const char *addr, int port, int backlog, char *err,
-    size_t errlen);
+int net_listen(
+    const char *addr, int port, int backlog, char *err, size_t errlen);
 /* Accepts one client (non-blocking); -1/EAGAIN when none is waiting. */
 int net_accept(int lfd);
 /* Resolves host and connects to host:port within timeout_ns, trying every
  * address. Returns a blocking socket. ETIMEDOUT, ECONNREFUSED, or
  * EHOSTUNREACH/ENOENT with err set for resolution errors. */
-int net_connect(const char *host, int port, int64_t timeout_ns, char *err,
-    size_t errlen);
+int net_connect(
+    const char *host, int port, int64_t timeout_ns, char *err, size_t errlen);
 /* "addr port" text of a socket's local or peer address. */
 void net_addr_str(int fd, int peer, char *buf, size_t len);
 int net_nonblock(int fd, int on);

@@ -43,8 +43,8 @@ nsv_retire(struct ring *r)
 		return;
 	}
 	if (nsv_nretired == nsv_retired_cap) {
-		n = realloc(nsv_retired, (nsv_retired_cap * 2 + 8) *
-		    sizeof(*n));
+		n = realloc(
+		    nsv_retired, (nsv_retired_cap * 2 + 8) * sizeof(*n));
 		if (n == NULL)
 			return; /* keep it mapped forever rather than crash */
 		nsv_retired = n;

@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PARSE_ID_MAX 64		/* [A-Za-z_][A-Za-z0-9_.-]{0,63} */
+#define PARSE_ID_MAX 64 /* [A-Za-z_][A-Za-z0-9_.-]{0,63} */
 #define PARSE_PORT_MIN 1024
 #define PARSE_PORT_MAX 49151
 #define PARSE_SIZE_MIN 1024
 #define PARSE_SIZE_MAX (1024UL * 1024 * 1024)
-#define PARSE_SECS_MAX 31536000	/* one year */
+#define PARSE_SECS_MAX 31536000 /* one year */
 
 int parse_id(const char *s);
 int parse_port(const char *s, int *port);

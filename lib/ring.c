@@ -88,8 +88,8 @@ ring_map(struct ring *r, int fd)
 		errno = EINVAL;
 		return -1;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED, fd, 0);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
 	if (map == MAP_FAILED)
 		return -1;
 	h = map;
@@ -117,7 +117,7 @@ ring_alive(const struct ring *r)
 	uint32_t o = LOAD(&r->h->owner);
 
 	return o != 0 && (o & RING_OWNER_DIED) == 0 &&
-	    LOAD(&r->h->state) != RING_CLOSED;
+	       LOAD(&r->h->state) != RING_CLOSED;
 }
 
 static void
@@ -269,7 +269,7 @@ ring_take(struct ring *r, char *dst, size_t max, int flags)
 			if ((k = ring_first_nl(r, t, lim)) >= 0)
 				lim = (size_t)k + 1;
 			else if (!(flags & RING_TAKE_PARTIAL) && lim < max &&
-			    n < r->cap)
+				 n < r->cap)
 				return 0;
 		}
 		ring_copy(r, t, dst, lim, 1);
@@ -329,8 +329,8 @@ ring_wunlock(struct ring *r, pid_t pid)
 {
 	uint32_t cur = (uint32_t)pid;
 
-	if (__atomic_compare_exchange_n(&r->h->wlock, &cur, 0, 0,
-		__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+	if (__atomic_compare_exchange_n(
+		&r->h->wlock, &cur, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		ring_futex_wake(&r->h->wlock, 1);
 }
 
@@ -351,7 +351,7 @@ ring_own(struct ring *r)
 
 	head.list.next = (struct robust_list *)&r->h->robust_next;
 	head.futex_offset = (long)(offsetof(struct ring_hdr, owner) -
-	    offsetof(struct ring_hdr, robust_next));
+				   offsetof(struct ring_hdr, robust_next));
 	head.list_op_pending = NULL;
 	r->h->robust_next = (uint64_t)(uintptr_t)&head.list;
 	STORE(&r->h->owner, (uint32_t)syscall(SYS_gettid));

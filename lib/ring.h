@@ -24,9 +24,9 @@
 enum ring_kind { RING_IN = 1, RING_OUT = 2 };
 
 enum ring_state {
-	RING_LIVE = 0,	 /* helper running, stream open */
-	RING_ENDED = 1,	 /* no more bytes will come (-1 client gone) */
-	RING_CLOSED = 2	 /* helper closing or gone: binding over */
+	RING_LIVE = 0,	/* helper running, stream open */
+	RING_ENDED = 1, /* no more bytes will come (-1 client gone) */
+	RING_CLOSED = 2 /* helper closing or gone: binding over */
 };
 
 /* Flags set at creation. */
@@ -78,8 +78,8 @@ struct ring {
 
 /* Sizes fd for cap bytes (posix_fallocate: ENOSPC, never SIGBUS), maps it
  * and initialises the header. 0, or -1 with errno. */
-int ring_create(struct ring *r, int fd, size_t cap, uint32_t kind,
-    uint32_t flags);
+int ring_create(
+    struct ring *r, int fd, size_t cap, uint32_t kind, uint32_t flags);
 /* Maps an existing ring file, checking magic, version and size. 0 or -1. */
 int ring_map(struct ring *r, int fd);
 void ring_unmap(struct ring *r);
@@ -107,8 +107,8 @@ size_t ring_free(const struct ring *r);
 /* Copies n bytes to data at head+off (unpublished). n <= free - off. */
 void ring_put(struct ring *r, size_t off, const void *src, size_t n);
 /* Copies n bytes at head+off out (unpublished region). */
-void ring_get_unpublished(const struct ring *r, size_t off, void *dst,
-    size_t n);
+void ring_get_unpublished(
+    const struct ring *r, size_t off, void *dst, size_t n);
 /* The free region at head+off as up to two spans; returns span count. */
 int ring_spans(struct ring *r, size_t off, size_t n, char **p1, size_t *n1,
     char **p2, size_t *n2);
@@ -118,7 +118,7 @@ void ring_publish(struct ring *r, size_t n);
 ssize_t ring_last_nl(const struct ring *r, size_t n);
 
 /* --- consumer side --- */
-#define RING_TAKE_LINE 0x1 /* stop after the first '\n' (included) */
+#define RING_TAKE_LINE 0x1    /* stop after the first '\n' (included) */
 #define RING_TAKE_PARTIAL 0x2 /* with LINE: take an unterminated rest */
 /*
  * Takes up to max bytes from tail into dst. With RING_TAKE_LINE, takes one

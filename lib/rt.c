@@ -51,8 +51,8 @@ rt_base(char *buf, size_t len)
 	if (xdg != NULL && xdg[0] == '/' && rt_check(xdg) == 0)
 		n = snprintf(buf, len, "%s/bashsock", xdg);
 	else
-		n = snprintf(buf, len, "/dev/shm/bashsock-%u",
-		    (unsigned)geteuid());
+		n = snprintf(
+		    buf, len, "/dev/shm/bashsock-%u", (unsigned)geteuid());
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;

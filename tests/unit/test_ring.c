@@ -13,13 +13,13 @@
 
 static int failures;
 
-#define CHECK(c)                                                        \
-	do {                                                            \
-		if (!(c)) {                                             \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n",    \
-			    __FILE__, __LINE__, #c);                    \
-			failures++;                                     \
-		}                                                       \
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
+			    __LINE__, #c);                                     \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
 static void
@@ -135,8 +135,9 @@ consume(void *arg)
 	for (;;) {
 		n = ring_take(c->r, buf, sizeof(buf) - 1, RING_TAKE_LINE);
 		if (n == 0) {
-			if (__atomic_load_n(&c->r->h->state, __ATOMIC_ACQUIRE) ==
-			    RING_ENDED && ring_used(c->r) == 0)
+			if (__atomic_load_n(&c->r->h->state,
+				__ATOMIC_ACQUIRE) == RING_ENDED &&
+			    ring_used(c->r) == 0)
 				return NULL;
 			ring_wait_data(c->r, ring_wseq(c->r), 1000000);
 			continue;
@@ -181,7 +182,8 @@ test_consumers(void)
 	CHECK(total == NLINES);
 	for (i = 0; i < NLINES; i++)
 		if (counts[i] != 1) {
-			fprintf(stderr, "line %zu seen %u times\n", i, counts[i]);
+			fprintf(
+			    stderr, "line %zu seen %u times\n", i, counts[i]);
 			failures++;
 			break;
 		}
