@@ -39,6 +39,13 @@ enum ring_conn { RING_CONNECTING = 0, RING_CONNECTED = 1, RING_DOWN = 2 };
 /* Robust-futex bit the kernel sets when the helper dies (futex(2)). */
 #define RING_OWNER_DIED 0x40000000U
 
+/*
+ * The shared header, mapped by every process of the binding (and by other
+ * builds of the .so, checked by RING_VERSION): its order is the layout.
+ * head and tail each start their own cache line so that the producer and
+ * the consumers do not share one; the padding that costs is deliberate.
+ */
+// NOLINTNEXTLINE(clang-analyzer-optin.performance.Padding): layout above
 struct ring_hdr {
 	uint64_t magic;
 	uint32_t version;
