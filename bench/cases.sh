@@ -482,25 +482,52 @@ trig_wait_seed() {
 	rm -f "$3.in"
 }
 
+# The sender of a "bs-cold" sample: a fresh shell, loaded, that sends once;
+# prints $EPOCHREALTIME taken just before the send.
+trig_send_cold() {
+	local t0
+	bs_load
+	t0=$EPOCHREALTIME
+	trigger-send "$1" 127.0.0.1 "$2" || fail "trigger-send"
+	echo "$t0"
+}
+
 # trig KIND PORT...: one sample per port. The send comes at a random point
-# (0-0.5 s) after the waiter listens, as a real trigger would.
+# (0-0.5 s) after the waiter listens, as a real trigger would. KIND bs sends
+# from a shell that has sent before (libcrypto initialised, as in a script
+# that sends more than once); bs-cold from a fresh shell, paying libcrypto's
+# first use; accept and seed from bash's /dev/tcp.
 trig() {
-	local kind=$1 key=k3y-$$ port wp t0 t1 fd f=$TMPD/trig.$$
+	local kind=$1 key=k3y-$$ port wp t0 t1 fd f=$TMPD/trig.$$ wkind
 	shift
-	[ "$kind" = bs ] && bs_load
+	wkind=${kind%-cold}
+	if [ "$kind" = bs ]; then
+		bs_load
+		# A send to a port nothing listens on: refused, libcrypto warm.
+		trigger-send -t 1 "$key" 127.0.0.1 "$("$PEER" freeports 20000 1)" \
+			2>/dev/null
+	fi
 	for port in "$@"; do
-		bash "${BASH_SOURCE[0]}" "trig_wait_$kind" "$key" "$port" "$f" &
+		bash "${BASH_SOURCE[0]}" "trig_wait_$wkind" "$key" "$port" "$f" &
 		wp=$!
 		waitlisten "$port"
 		sleep "0.$(printf '%03d' $((RANDOM % 500)))"
-		t0=$EPOCHREALTIME
-		if [ "$kind" = bs ]; then
+		case $kind in
+		bs)
+			t0=$EPOCHREALTIME
 			trigger-send "$key" 127.0.0.1 "$port" || fail "trigger-send"
-		else
+			;;
+		bs-cold)
+			t0=$(bash "${BASH_SOURCE[0]}" trig_send_cold "$key" "$port") ||
+				fail "trigger-send"
+			;;
+		*)
+			t0=$EPOCHREALTIME
 			exec {fd}>"/dev/tcp/127.0.0.1/$port" || fail "connect"
 			printf '%s\n' "$key" >&"$fd"
 			exec {fd}>&-
-		fi
+			;;
+		esac
 		wait "$wp" || fail "waiter failed"
 		t1=$(<"$f")
 		rm -f "$f"

@@ -83,7 +83,8 @@ build_peer() {
 
 # defcase ID TITLE UNIT higher|lower SHORT (SHORT: its name in the chart)
 defcase() { printf 'C\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$META"; }
-# deftool ID TOOL B|A: B is bashsock, A an anchor.
+# deftool ID TOOL B|A|R: B is bashsock, A an anchor, R the anchor every B
+# row is divided by when a case has several of each.
 deftool() { printf 'T\t%s\t%s\t%s\n' "$1" "$2" "$3" >>"$META"; }
 # goal ID TOOL ratio|abs OP VALUE: checked on TOOL's row.
 goal() { printf 'G\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$META"; }
@@ -420,6 +421,7 @@ r_trig() {
 	local id=$1 tool=$2 kind ports=() p i
 	case $tool in
 	"bashsock trigger") kind=bs ;;
+	"bashsock trigger, first send of a shell") kind=bs-cold ;;
 	"bash accept trigger") kind=accept && { needs "$id" "$tool" "$BENCH_ACCEPT_SO" || return; } ;;
 	"seed: nc + 0.5 s poll") kind=seed && { needs "$id" "$tool" nc || return; } ;;
 	esac
@@ -434,14 +436,17 @@ case_trig() {
 	local id=trigger
 	defcase $id "trigger latency, send to wake" ms lower "trigger wake"
 	deftool $id "bashsock trigger" B
-	deftool $id "bash accept trigger" A
+	deftool $id "bashsock trigger, first send of a shell" B
+	deftool $id "bash accept trigger" R
 	deftool $id "seed: nc + 0.5 s poll" A
-	goal $id "bash accept trigger" ratio '<=' 1.0
+	goal $id "bashsock trigger" ratio '<=' 1.0
 	if ! built trigger-wait trigger-send; then
 		notbuilt $id "trigger-wait, trigger-send"
 		return
 	fi
-	interleave $id "bashsock trigger|r_trig" "bash accept trigger|r_trig" \
+	interleave $id "bashsock trigger|r_trig" \
+		"bashsock trigger, first send of a shell|r_trig" \
+		"bash accept trigger|r_trig" \
 		"seed: nc + 0.5 s poll|r_trig"
 }
 
@@ -559,7 +564,9 @@ summarise() {
 	}
 	FNR == 1 { file++ }
 	file == 1 && $1 == "C" { nc++; cid[nc] = $2; title[$2] = $3; unit[$2] = $4; better[$2] = $5; short[$2] = $6; next }
-	file == 1 && $1 == "T" { k = $2; nt[k]++; tool[k, nt[k]] = $3; role[k, $3] = $4
+	file == 1 && $1 == "T" { k = $2; nt[k]++; tool[k, nt[k]] = $3
+		if ($4 == "R") { refto[k] = $3; $4 = "A" }
+		role[k, $3] = $4
 		if ($4 == "B") nb[k]++; else na[k]++; next }
 	file == 1 && $1 == "G" { gkind[$2, $3] = $4; gop[$2, $3] = $5; gval[$2, $3] = $6; next }
 	file == 1 && $1 == "S" { st[$2, $3] = $4; next }
@@ -582,8 +589,8 @@ summarise() {
 			ref = ""; subj = ""
 			for (t = 1; t <= nt[id]; t++) {
 				tl = tool[id, t]
-				if (role[id, tl] == "A" && na[id] == 1) ref = tl
-				if (role[id, tl] == "B" && nb[id] == 1) subj = tl
+				if (role[id, tl] == "A" && (na[id] == 1 || refto[id] == tl)) ref = tl
+				if (role[id, tl] == "B" && nb[id] == 1 && !(id in refto)) subj = tl
 			}
 			for (t = 1; t <= nt[id]; t++) {
 				tl = tool[id, t]; k = id SUBSEP tl; n = cnt[k] + 0
