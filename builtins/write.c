@@ -95,7 +95,7 @@ wr_lock(struct ring *r, const char *id)
 			builtin_error("%s: a write to it is in progress", id);
 			return -1;
 		}
-		ring_wlock_wait_hinted(r, BS_SLICE);
+		ring_wlock_wait(r, BS_SLICE);
 		bs_check_signals();
 	}
 }
@@ -103,7 +103,7 @@ wr_lock(struct ring *r, const char *id)
 static void
 wr_unlock(void *r)
 {
-	ring_wunlock_hinted(r, wr_self());
+	ring_wunlock(r, wr_self());
 }
 
 static void

@@ -324,26 +324,6 @@ ring_wlock_try(struct ring *r, pid_t pid)
 	return -1;
 }
 
-void
-ring_wunlock(struct ring *r, pid_t pid)
-{
-	uint32_t cur = (uint32_t)pid;
-
-	if (__atomic_compare_exchange_n(
-		&r->h->wlock, &cur, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-		ring_futex_wake(&r->h->wlock, 1);
-}
-
-int
-ring_wlock_wait(struct ring *r, int64_t timeout_ns)
-{
-	uint32_t cur = LOAD(&r->h->wlock);
-
-	if (cur == 0)
-		return 0;
-	return ring_futex_wait(&r->h->wlock, cur, timeout_ns);
-}
-
 int
 ring_own(struct ring *r)
 {
@@ -389,7 +369,7 @@ ring_consume(struct ring *r, size_t n)
 }
 
 int
-ring_wlock_wait_hinted(struct ring *r, int64_t timeout_ns)
+ring_wlock_wait(struct ring *r, int64_t timeout_ns)
 {
 	uint32_t cur;
 	int rc;
@@ -404,7 +384,7 @@ ring_wlock_wait_hinted(struct ring *r, int64_t timeout_ns)
 }
 
 void
-ring_wunlock_hinted(struct ring *r, pid_t pid)
+ring_wunlock(struct ring *r, pid_t pid)
 {
 	uint32_t cur = (uint32_t)pid;
 

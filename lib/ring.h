@@ -73,7 +73,7 @@ struct ring_hdr {
 	uint64_t tail __attribute__((aligned(64)));
 	uint32_t rseq;	/* futex: bumped when bytes are consumed */
 	uint32_t wwait; /* producer waiting for space (hint) */
-	uint32_t lwait; /* outputs: writers waiting for wlock (hint) */
+	uint32_t lwait; /* writers waiting for wlock (hint) */
 };
 
 struct ring {
@@ -155,8 +155,11 @@ ring_rseq(const struct ring *r)
 /* Tries to take the writer lock for pid; steals it from a dead holder.
  * 0 when taken, -1 (EBUSY) when a live process holds it. */
 int ring_wlock_try(struct ring *r, pid_t pid);
+/* Releases the lock; wakes a waiter only when one announced itself in
+ * lwait, so an uncontended unlock makes no syscall. */
 void ring_wunlock(struct ring *r, pid_t pid);
-/* Waits for the lock word to change, at most timeout_ns. */
+/* Waits for the lock word to change, at most timeout_ns (counted in lwait
+ * while it waits). */
 int ring_wlock_wait(struct ring *r, int64_t timeout_ns);
 
 /* Helper side: registers the header's owner word with the kernel's robust
@@ -175,11 +178,5 @@ int ring_peek(
 /* Drops n peeked bytes at tail and wakes producers waiting for space.
  * Single consumer only. */
 void ring_consume(struct ring *r, size_t n);
-
-/* Output rings: ring_wlock_wait and ring_wunlock with a waiter hint
- * (lwait), so that an uncontended unlock makes no syscall. Writers use
- * both or neither. */
-int ring_wlock_wait_hinted(struct ring *r, int64_t timeout_ns);
-void ring_wunlock_hinted(struct ring *r, pid_t pid);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * Unit tests of the output side of lib/ring.c (ring_peek, ring_consume,
- * the hinted writer lock): run under ASan and UBSan by `make test`.
+ * the writer lock): run under ASan and UBSan by `make test`.
  */
 #include "ring.h"
 
@@ -146,7 +146,7 @@ test_stream(void)
 }
 
 /*
- * Four processes append 2,000 messages each under the hinted lock; each
+ * Four processes append 2,000 messages each under the writer lock; each
  * message is 40 copies of its writer's letter, appended 8 bytes at a time
  * so that an unlocked writer would interleave. The parent consumes and
  * checks every message whole.
@@ -166,7 +166,7 @@ writer(struct ring *r, char letter)
 	memset(msg, letter, sizeof(msg));
 	for (m = 0; m < MSGS; m++) {
 		while (ring_wlock_try(r, getpid()) == -1)
-			ring_wlock_wait_hinted(r, 100000000);
+			ring_wlock_wait(r, 100000000);
 		for (off = 0; off < MSGLEN;) {
 			seq = ring_rseq(r);
 			if ((f = ring_free(r)) < 8) {
@@ -176,7 +176,7 @@ writer(struct ring *r, char letter)
 			produce(r, msg + off, 8);
 			off += 8;
 		}
-		ring_wunlock_hinted(r, getpid());
+		ring_wunlock(r, getpid());
 	}
 	_exit(0);
 }
