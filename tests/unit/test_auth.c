@@ -4,6 +4,7 @@
  * Prints each failure on stderr; exits non-zero when any.
  */
 #include "auth.h"
+#include "check.h"
 #include "helper.h"
 
 #include <errno.h>
@@ -20,17 +21,6 @@
 #include <openssl/hmac.h>
 
 #define MS 1000000LL
-
-static int failures;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: %s: failed (errno: %s)\n",     \
-			    __func__, __LINE__, #cond, strerror(errno));       \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 /* One side of the handshake, run in a thread. */
 struct peer {

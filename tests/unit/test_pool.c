@@ -4,6 +4,7 @@
  * Prints each failure on stderr; exits non-zero when any.
  */
 #include "pool.h"
+#include "check.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,17 +17,6 @@
 #include <unistd.h>
 
 #define SEC 1000000000LL
-
-static int failures;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: %s: failed (errno: %s)\n",     \
-			    __func__, __LINE__, #cond, strerror(errno));       \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 static void
 test_encode(void)

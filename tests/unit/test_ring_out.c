@@ -3,6 +3,7 @@
  * the writer lock): run under ASan and UBSan by `make test`.
  */
 #include "ring.h"
+#include "check.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,17 +13,6 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-			    __LINE__, #c);                                     \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 static void
 mkring(struct ring *r, size_t cap)

@@ -4,6 +4,7 @@
  * peers. Prints each failure on stderr; exits non-zero when any.
  */
 #include "auth.h"
+#include "check.h"
 #include "helper.h"
 #include "trigger.h"
 
@@ -18,17 +19,6 @@
 #include <unistd.h>
 
 #define MS 1000000LL
-
-static int failures;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: %s: failed (errno: %s)\n",     \
-			    __func__, __LINE__, #cond, strerror(errno));       \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 static struct trigger_waiter *
 waiter(const char *key)
