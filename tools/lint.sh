@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # lint.sh "BASH_INC": shellcheck on the shell code, cppcheck and clang-tidy
-# on lib/ and builtins/ (builtins with bash's headers, passed by the
-# Makefile), and the clang-format check. Runs them all, then fails if any
-# found something.
+# on lib/, helper/ and builtins/ (builtins with bash's headers, passed by
+# the Makefile; lib/ and helper/ see none), and the clang-format check.
+# Runs them all, then fails if any found something.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 bash_inc=${1:?usage: lint.sh "BASH_INC flags"}
+# The C without bash's headers: lib/, and the helper program when present.
+shopt -s nullglob
+plain_c=(lib/*.c helper/*.c)
+shopt -u nullglob
 failed=0 passed=0
 jobs=$(nproc 2>/dev/null || echo 2)
 
@@ -34,7 +38,7 @@ run_cppcheck() {
 		--suppress=missingIncludeSystem --suppress=variableScope
 		--error-exitcode=1 -Ilib)
 	# shellcheck disable=SC2086 # the flags split into words
-	cppcheck "${common[@]}" lib/*.c &&
+	cppcheck "${common[@]}" "${plain_c[@]}" &&
 		cppcheck "${common[@]}" -Ibuiltins \
 			${bash_inc//-isystem /-I} builtins/*.c
 }
@@ -45,7 +49,7 @@ run_clang_tidy() {
 	mkdir -p "$out"
 	rm -f "$out"/*.tidy
 	# shellcheck disable=SC2016
-	printf '%s\n' lib/*.c | xargs -P "$jobs" -I{} sh -c \
+	printf '%s\n' "${plain_c[@]}" | xargs -P "$jobs" -I{} sh -c \
 		'clang-tidy --quiet "$1" -- -std=gnu11 -D_GNU_SOURCE -Ilib \
 			>"$2/$(basename "$1").tidy" 2>&1 || echo fail >>"$2/failed"' \
 		_ {} "$out"
