@@ -83,7 +83,8 @@ bs_waiting() {
 bs_leftovers() {
 	local d
 	d=$(bs_nsdir)
-	[ -d "$d" ] && (cd "$d" && ls -A | grep -vxE '\.lock|\.gen')
+	[ -d "$d" ] && find "$d" -mindepth 1 -maxdepth 1 ! -name .lock \
+		! -name .gen -printf '%f\n' | sort
 	bindings -a | awk -v ns="${BASHSOCK_NS:-default}" '$1 == ns'
 }
 
@@ -109,6 +110,7 @@ bs_bad() {
 		echo "alive rc=$rc"
 	' bash "$BS_LOADER" "$@"
 	assert_output "alive rc=$want"
+	# shellcheck disable=SC2154 # stderr(_lines): set by run --separate-stderr
 	if [ "${#stderr_lines[@]}" -ne 1 ]; then
 		printf 'expected exactly one line on stderr, got %d:\n%s\n' \
 			"${#stderr_lines[@]}" "$stderr" >&2
