@@ -1,0 +1,140 @@
+/* helper_argv: the helper program's command line, formatted and parsed. */
+#include "helper_argv.h"
+#include "parse.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+void
+input_argv(const struct input_opts *o, struct helper_argv *a)
+{
+	int n = 0;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->num[0], sizeof(a->num[0]), "%d", o->port);
+	snprintf(a->num[1], sizeof(a->num[1]), "%zu", o->cap);
+	a->argv[n++] = "bashsock-in";
+	a->argv[n++] = "in";
+	a->argv[n++] = (char *)o->ns;
+	a->argv[n++] = (char *)o->id;
+	a->argv[n++] = a->num[0];
+	a->argv[n++] = a->num[1];
+	a->argv[n++] = o->one ? "1" : "0";
+	if (o->addr != NULL)
+		a->argv[n++] = (char *)o->addr;
+	a->argv[n] = NULL;
+}
+
+void
+output_argv(const struct output_opts *o, struct helper_argv *a)
+{
+	int n = 0;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->num[0], sizeof(a->num[0]), "%d", o->port);
+	snprintf(a->num[1], sizeof(a->num[1]), "%zu", o->cap);
+	snprintf(a->num[2], sizeof(a->num[2]), "%lld", (long long)o->timeout);
+	a->argv[n++] = "bashsock-out";
+	a->argv[n++] = "out";
+	a->argv[n++] = (char *)o->ns;
+	a->argv[n++] = (char *)o->id;
+	a->argv[n++] = (char *)o->host;
+	a->argv[n++] = a->num[0];
+	a->argv[n++] = a->num[1];
+	a->argv[n++] = a->num[2];
+	a->argv[n++] = o->reconnect ? "1" : "0";
+	a->argv[n] = NULL;
+}
+
+/* s as canonical decimal in [min, max]; 0, or -1. */
+static int
+args_num(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (s[0] == '\0' || (s[0] == '0' && s[1] != '\0'))
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' ||
+		    x > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (x < min || x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/* A port: 1024-49151, or 0 when any0. */
+static int
+args_port(const char *s, int any0, int *port)
+{
+	uint64_t v;
+
+	if (any0 && strcmp(s, "0") == 0) {
+		*port = 0;
+		return 0;
+	}
+	if (args_num(s, PARSE_PORT_MIN, PARSE_PORT_MAX, &v) == -1)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+static int
+args_bool(const char *s, int *b)
+{
+	if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
+		return -1;
+	*b = s[0] == '1';
+	return 0;
+}
+
+int
+input_args_parse(int argc, char *const *argv, struct input_opts *o)
+{
+	uint64_t cap;
+
+	memset(o, 0, sizeof(*o));
+	if ((argc != 7 && argc != 8) || strcmp(argv[1], "in") != 0 ||
+	    parse_id(argv[2]) == -1 || parse_id(argv[3]) == -1 ||
+	    args_port(argv[4], 1, &o->port) == -1 ||
+	    args_num(argv[5], PARSE_SIZE_MIN, PARSE_SIZE_MAX, &cap) == -1 ||
+	    args_bool(argv[6], &o->one) == -1 || argv[argc] != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	o->ns = argv[2];
+	o->id = argv[3];
+	o->cap = (size_t)cap;
+	o->addr = argc == 8 ? argv[7] : NULL;
+	return 0;
+}
+
+int
+output_args_parse(int argc, char *const *argv, struct output_opts *o)
+{
+	uint64_t cap, timeout;
+
+	memset(o, 0, sizeof(*o));
+	if (argc != 9 || strcmp(argv[1], "out") != 0 ||
+	    parse_id(argv[2]) == -1 || parse_id(argv[3]) == -1 ||
+	    argv[4][0] == '\0' || args_port(argv[5], 0, &o->port) == -1 ||
+	    args_num(argv[6], PARSE_SIZE_MIN, PARSE_SIZE_MAX, &cap) == -1 ||
+	    args_num(argv[7], 1, PARSE_SECS_MAX * 1000000000ULL, &timeout) ==
+		-1 ||
+	    args_bool(argv[8], &o->reconnect) == -1 || argv[9] != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	o->ns = argv[2];
+	o->id = argv[3];
+	o->host = argv[4];
+	o->cap = (size_t)cap;
+	o->timeout = (int64_t)timeout;
+	return 0;
+}

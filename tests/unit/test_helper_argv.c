@@ -1,0 +1,156 @@
+/*
+ * Unit test of lib/helper_argv: what the builtins format, the helper
+ * program parses back to the same options; what it was not given, it
+ * refuses. Prints each failure on stderr; exits non-zero when any.
+ */
+#include "check.h"
+#include "helper_argv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int
+argc_of(char *const *argv)
+{
+	int n = 0;
+
+	while (argv[n] != NULL)
+		n++;
+	return n;
+}
+
+static int
+same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	       (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static void
+in_round_trip(const struct input_opts *o)
+{
+	struct helper_argv a;
+	struct input_opts back;
+	struct output_opts other;
+
+	input_argv(o, &a);
+	CHECK(strcmp(a.argv[0], "bashsock-in") == 0);
+	CHECK(input_args_parse(argc_of(a.argv), a.argv, &back) == 0);
+	CHECK(same(back.ns, o->ns) && same(back.id, o->id));
+	CHECK(same(back.addr, o->addr));
+	CHECK(back.port == o->port && back.cap == o->cap);
+	CHECK(back.one == o->one);
+	CHECK(output_args_parse(argc_of(a.argv), a.argv, &other) == -1);
+}
+
+static void
+out_round_trip(const struct output_opts *o)
+{
+	struct helper_argv a;
+	struct output_opts back;
+	struct input_opts other;
+
+	output_argv(o, &a);
+	CHECK(strcmp(a.argv[0], "bashsock-out") == 0);
+	CHECK(output_args_parse(argc_of(a.argv), a.argv, &back) == 0);
+	CHECK(same(back.ns, o->ns) && same(back.id, o->id));
+	CHECK(same(back.host, o->host));
+	CHECK(back.port == o->port && back.cap == o->cap);
+	CHECK(back.timeout == o->timeout && back.reconnect == o->reconnect);
+	CHECK(input_args_parse(argc_of(a.argv), a.argv, &other) == -1);
+}
+
+static void
+test_round_trips(void)
+{
+	struct input_opts i = {"default", "in1", NULL, 20001, 1024 * 1024, 0};
+	struct output_opts o = {
+	    "ns.1", "out_1", "localhost", 49151, 1024, 10000000000LL, 0};
+
+	in_round_trip(&i);
+	i.addr = "127.0.0.1";
+	i.one = 1;
+	i.port = 0; /* the pool's: any free port */
+	i.cap = 1024UL * 1024 * 1024;
+	in_round_trip(&i);
+	i.addr = ""; /* passed on: the helper says it cannot listen there */
+	i.port = 1024;
+	i.cap = 1024;
+	in_round_trip(&i);
+	out_round_trip(&o);
+	o.reconnect = 1;
+	o.timeout = 1;
+	o.port = 1024;
+	o.host = "::1";
+	out_round_trip(&o);
+	o.timeout = 31536000LL * 1000000000LL;
+	out_round_trip(&o);
+}
+
+/* words: a command line, space-separated ("" for an empty word). */
+static int
+parse_words(const char *words, int in)
+{
+	char buf[512], *argv[16], *p;
+	struct input_opts io;
+	struct output_opts oo;
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", words);
+	for (p = strtok(buf, " "); p != NULL && argc < 15;
+	     p = strtok(NULL, " "))
+		argv[argc++] = strcmp(p, "\"\"") == 0 ? p + 2 : p;
+	argv[argc] = NULL;
+	errno = 0;
+	if (in)
+		return input_args_parse(argc, argv, &io) == 0 ? 0 : -errno;
+	return output_args_parse(argc, argv, &oo) == 0 ? 0 : -errno;
+}
+
+static void
+test_refusals(void)
+{
+	static const char *bad_in[] = {"h", "h in", "h in ns x 20001 1024",
+	    "h in ns x 20001 1024 0 addr extra", "h out ns x 20001 1024 0",
+	    "h in 1ns x 20001 1024 0", "h in ns \"\" 20001 1024 0",
+	    "h in ns x 1023 1024 0", "h in ns x 49152 1024 0",
+	    "h in ns x 020001 1024 0", "h in ns x -1 1024 0",
+	    "h in ns x \"\" 1024 0", "h in ns x 20001 1023 0",
+	    "h in ns x 20001 1073741825 0", "h in ns x 20001 1k 0",
+	    "h in ns x 20001 18446744073709551616 0", "h in ns x 20001 1024 2",
+	    "h in ns x 20001 1024 01", NULL};
+	static const char *bad_out[] = {"h out ns x host 20001 1024 1 0 extra",
+	    "h out ns x \"\" 20001 1024 1 0", "h out ns x host 0 1024 1 0",
+	    "h out ns x host 20001 1024 0 0",
+	    "h out ns x host 20001 1024 31536000000000001 0",
+	    "h out ns x host 20001 1024 1 2", "h in ns x host 20001 1024 1 0",
+	    "h out ns ../x host 20001 1024 1 0", NULL};
+	int k;
+
+	CHECK(parse_words("h in ns x 20001 1024 0", 1) == 0);
+	CHECK(parse_words("h in ns x 0 1024 0 \"\"", 1) == 0);
+	CHECK(parse_words("h out ns x host 20001 1024 1 1", 0) == 0);
+	for (k = 0; bad_in[k] != NULL; k++) {
+		if (parse_words(bad_in[k], 1) != -EINVAL) {
+			fprintf(stderr, "accepted: %s\n", bad_in[k]);
+			failures++;
+		}
+	}
+	for (k = 0; bad_out[k] != NULL; k++) {
+		if (parse_words(bad_out[k], 0) != -EINVAL) {
+			fprintf(stderr, "accepted: %s\n", bad_out[k]);
+			failures++;
+		}
+	}
+}
+
+int
+main(void)
+{
+	test_round_trips();
+	test_refusals();
+	if (failures != 0)
+		fprintf(stderr, "%d failure(s)\n", failures);
+	return failures != 0;
+}
