@@ -2,6 +2,8 @@
 #
 # lib/       sockets, ring, runtime directory, helpers: never sees a bash header
 # builtins/  the bash-facing layer, one file per command
+# helper/    bashsock-helper, the program the input and output helpers run
+#            (built next to the shared object, where bashsock.so looks)
 #
 # Targets: all (default), test, demo, install, bench, check-asan,
 # check-valgrind, check-stress, fuzz, format, format-check, lint, clean.
@@ -25,11 +27,17 @@ BUILD      ?= build
 SAN        ?=
 # The shared object; sanitizer builds put theirs in their own BUILD.
 SO         ?= bashsock.so
+# The helper program: next to SO, where bashsock.so looks for it.
+HELPER     := $(patsubst ./%,%,$(dir $(SO))bashsock-helper)
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
 BI_SRC     := $(sort $(wildcard builtins/*.c))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 BI_OBJ     := $(BI_SRC:%.c=$(BUILD)/%.o)
+# What the helper program links: the two helpers, no libcrypto.
+HELPER_OBJ := $(BUILD)/helper/bashsock-helper.o \
+              $(patsubst %,$(BUILD)/lib/%.o,input output helper helper_argv \
+                  bind net ring rt parse)
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
@@ -38,10 +46,13 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 HYPHENATED := bind-input bind-output trigger-wait trigger-send
 REDEFINE   := $(foreach n,$(HYPHENATED),--redefine-sym $(subst -,_,$(n))_struct=$(n)_struct)
 
-all: $(SO)
+all: $(SO) $(HELPER)
 
 $(SO): $(LIB_OBJ) $(BI_OBJ)
 	$(CC) -shared $(SAN) -Wl,-z,now -Wl,-z,relro -o $@ $^ $(LDLIBS)
+
+$(HELPER): $(HELPER_OBJ)
+	$(CC) $(SAN) -Wl,-z,now -Wl,-z,relro -o $@ $^
 
 # lib/ gets no bash include path at all: a bash header there fails the build.
 $(BUILD)/lib/%.o: lib/%.c lib/*.h | $(BUILD)/lib
@@ -51,7 +62,11 @@ $(BUILD)/builtins/%.o: builtins/%.c builtins/*.h lib/*.h | $(BUILD)/builtins
 	$(CC) $(BASE) $(CFLAGS) $(SAN) $(WARN) -Ilib -Ibuiltins $(BASH_INC) -c -o $@ $<
 	objcopy $(REDEFINE) $@
 
-$(BUILD)/lib $(BUILD)/builtins $(BUILD)/unit:
+# The helper program is lib/'s alone: no bash header either.
+$(BUILD)/helper/%.o: helper/%.c lib/*.h | $(BUILD)/helper
+	$(CC) $(BASE) $(CFLAGS) $(SAN) $(WARN) -Ilib -MMD -c -o $@ $<
+
+$(BUILD)/lib $(BUILD)/builtins $(BUILD)/helper $(BUILD)/unit:
 	mkdir -p $@
 
 # Unit tests of lib/, always under ASan and UBSan.
@@ -79,6 +94,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/bash $(DESTDIR)$(PREFIX)/share/bashsock
 	install -m 0644 bashsock.so $(DESTDIR)$(PREFIX)/lib/bash/bashsock.so
+	install -m 0755 bashsock-helper $(DESTDIR)$(PREFIX)/lib/bash/bashsock-helper
 	sed 's|@SO@|$(PREFIX)/lib/bash/bashsock.so|' loader.sh > $(DESTDIR)$(PREFIX)/share/bashsock/loader.sh
 	chmod 0644 $(DESTDIR)$(PREFIX)/share/bashsock/loader.sh
 
@@ -90,9 +106,10 @@ ASAN_BUILD := build/asan
 ASAN_CC    ?= clang
 ASAN_SAN   := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
+# The helper program is built with them too, next to that object.
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) SO=$(ASAN_BUILD)/bashsock.so \
-	    CC=$(ASAN_CC) CFLAGS="-O1 -g" SAN="$(ASAN_SAN)" $(ASAN_BUILD)/bashsock.so
+	    CC=$(ASAN_CC) CFLAGS="-O1 -g" SAN="$(ASAN_SAN)" all
 	@ASAN_CC=$(ASAN_CC) tools/check-asan.sh $(ASAN_BUILD)/bashsock.so $(ASAN_BATS)
 
 # check-valgrind: a workload of every builtin under valgrind (memcheck).
@@ -136,15 +153,15 @@ fuzz: deps
 lint: deps
 	@tools/lint.sh "$(BASH_INC)"
 
-FORMAT_SRC := $(wildcard lib/*.[ch] builtins/*.[ch] tests/unit/*.c bench/*.c tests/fuzz/*.c)
+FORMAT_SRC := $(wildcard lib/*.[ch] builtins/*.[ch] helper/*.c tests/unit/*.c bench/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf $(BUILD) bashsock.so
+	rm -rf $(BUILD) bashsock.so bashsock-helper
 
 .PHONY: all unit deps test demo bench install format format-check clean \
 	check-asan check-valgrind check-stress fuzz fuzz-build lint
--include $(LIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/helper/bashsock-helper.d

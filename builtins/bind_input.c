@@ -1,5 +1,6 @@
 /* bind-input: listen on a port and collect what clients send. */
 #include "bs.h"
+#include "helper_argv.h"
 #include "input.h"
 #include "parse.h"
 
@@ -7,6 +8,7 @@ static int
 bind_input_builtin(WORD_LIST *list)
 {
 	struct input_opts o;
+	struct helper_argv a;
 	struct helper_report rep;
 	char *var = NULL, pidbuf[24];
 	int opt, status;
@@ -25,7 +27,8 @@ bind_input_builtin(WORD_LIST *list)
 			break;
 		case 's':
 			if (parse_size(list_optarg, &o.cap) == -1) {
-				builtin_error("-s: %s: invalid size (1k to 1024M)",
+				builtin_error(
+				    "-s: %s: invalid size (1k to 1024M)",
 				    list_optarg);
 				return BS_USAGE;
 			}
@@ -33,7 +36,7 @@ bind_input_builtin(WORD_LIST *list)
 		case 'v':
 			var = list_optarg;
 			break;
-		CASE_HELPOPT;
+			CASE_HELPOPT;
 		default:
 			return BS_USAGE; /* internal_getopt said why */
 		}
@@ -49,8 +52,8 @@ bind_input_builtin(WORD_LIST *list)
 		return BS_USAGE;
 	}
 	if (parse_port(list->next->word->word, &o.port) == -1) {
-		builtin_error("%s: invalid port (1024 to 49151)",
-		    list->next->word->word);
+		builtin_error(
+		    "%s: invalid port (1024 to 49151)", list->next->word->word);
 		return BS_USAGE;
 	}
 	if (var != NULL && bs_var_ok(var) == -1) {
@@ -61,46 +64,36 @@ bind_input_builtin(WORD_LIST *list)
 		builtin_error("BASHSOCK_NS: %s: invalid namespace", o.ns);
 		return BS_USAGE;
 	}
-	if ((pid = bs_spawn(input_main, &o, "bashsock-in", o.id, &rep,
+	input_argv(&o, &a);
+	if ((pid = bs_spawn(input_main, &o, a.argv, "bashsock-in", o.id, &rep,
 		 &status)) == -1)
 		return status;
 	snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)pid);
 	if (var != NULL) {
 		pidbuf[strlen(pidbuf) - 1] = '\0';
-		return bs_setvar(var, pidbuf) == 0 ? EXECUTION_SUCCESS :
-						     EXECUTION_FAILURE;
+		return bs_setvar(var, pidbuf) == 0 ? EXECUTION_SUCCESS
+						   : EXECUTION_FAILURE;
 	}
 	return bs_emit(NULL, pidbuf, strlen(pidbuf));
 }
 
 static char *bind_input_doc[] = {
-	"Listen on a TCP port and collect what clients send.",
-	"",
-	"Starts a helper process that listens on PORT (1024-49151) and appends",
-	"everything its clients send to the buffer named ID, which `read ID'",
-	"returns. Lines of different clients never interleave. When the",
-	"buffer is full the helper stops reading, so nothing is dropped.",
-	"Prints the helper's PID; kill -INT, -HUP or -TERM (or unbind ID)",
-	"closes the binding.",
-	"",
-	"Options:",
-	"  -1        one client only; the binding ends once it has gone and",
-	"            its data has been read to the end",
-	"  -a ADDR   listen on ADDR only (default: all IPv6 and IPv4)",
-	"  -s SIZE   buffer size, suffixes k and M (default 1M)",
-	"  -v VAR    store the PID in VAR instead of printing it",
-	"",
-	"Exit Status:",
-	"0 once listening; 1 if the port or ID is in use or another error",
-	"occurs; 2 for a usage error.",
-	NULL
-};
+    "Listen on a TCP port and collect what clients send.", "",
+    "Starts a helper process that listens on PORT (1024-49151) and appends",
+    "everything its clients send to the buffer named ID, which `read ID'",
+    "returns. Lines of different clients never interleave. When the",
+    "buffer is full the helper stops reading, so nothing is dropped.",
+    "Prints the helper's PID; kill -INT, -HUP or -TERM (or unbind ID)",
+    "closes the binding.", "", "Options:",
+    "  -1        one client only; the binding ends once it has gone and",
+    "            its data has been read to the end",
+    "  -a ADDR   listen on ADDR only (default: all IPv6 and IPv4)",
+    "  -s SIZE   buffer size, suffixes k and M (default 1M)",
+    "  -v VAR    store the PID in VAR instead of printing it", "",
+    "Exit Status:",
+    "0 once listening; 1 if the port or ID is in use or another error",
+    "occurs; 2 for a usage error.", NULL};
 
-BS_EXPORT struct builtin bind_input_struct = {
-	"bind-input",
-	bind_input_builtin,
-	BUILTIN_ENABLED,
-	bind_input_doc,
-	"bind-input [-1] [-a ADDR] [-s SIZE] [-v VAR] ID PORT",
-	0
-};
+BS_EXPORT struct builtin bind_input_struct = {"bind-input", bind_input_builtin,
+    BUILTIN_ENABLED, bind_input_doc,
+    "bind-input [-1] [-a ADDR] [-s SIZE] [-v VAR] ID PORT", 0};

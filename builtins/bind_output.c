@@ -1,5 +1,6 @@
 /* bind-output: connect to a host and send what `write' queues. */
 #include "bs.h"
+#include "helper_argv.h"
 #include "output.h"
 #include "parse.h"
 
@@ -50,6 +51,7 @@ static int
 bind_output_builtin(WORD_LIST *list)
 {
 	struct output_opts o;
+	struct helper_argv a;
 	struct helper_report rep;
 	char *var = NULL, pidbuf[24];
 	int status;
@@ -89,8 +91,9 @@ bind_output_builtin(WORD_LIST *list)
 		builtin_error("BASHSOCK_NS: %s: invalid namespace", o.ns);
 		return BS_USAGE;
 	}
-	if ((pid = bs_spawn(
-		 output_main, &o, "bashsock-out", o.id, &rep, &status)) == -1)
+	output_argv(&o, &a);
+	if ((pid = bs_spawn(output_main, &o, a.argv, "bashsock-out", o.id, &rep,
+		 &status)) == -1)
 		return status;
 	snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)pid);
 	if (var != NULL) {

@@ -82,16 +82,29 @@ bs_left(int64_t deadline)
 	return left > 0 ? left : 0;
 }
 
+/* The helper program is looked for as the object is loaded: a relative
+ * path it was loaded by (enable -f ./bashsock.so) is relative to the
+ * directory of that moment. */
+__attribute__((constructor)) static void
+bs_locate(void)
+{
+	helper_locate();
+}
+
 pid_t
-bs_spawn(helper_fn fn, void *arg, const char *procname, const char *subject,
-    struct helper_report *rep, int *status)
+bs_spawn(helper_fn fn, void *arg, char *const *argv, const char *procname,
+    const char *subject, struct helper_report *rep, int *status)
 {
 	pid_t pid;
 	int fd;
 
-	if ((pid = helper_spawn(fn, arg, procname, &fd)) == -1) {
-		builtin_error("%s: cannot start helper: %s", subject,
-		    strerror(errno));
+	/* What a command started now would get: bash keeps environ as it
+	 * was at start-up (unset or newly exported variables are not in it). */
+	maybe_make_export_env();
+	if ((pid = helper_spawn(fn, arg, procname, argv, export_env, &fd)) ==
+	    -1) {
+		builtin_error(
+		    "%s: cannot start helper: %s", subject, strerror(errno));
 		*status = EXECUTION_FAILURE;
 		return -1;
 	}

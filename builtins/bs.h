@@ -26,8 +26,8 @@
 #include "helper.h"
 
 #define BS_EXPORT __attribute__((visibility("default")))
-#define BS_USAGE 2  /* usage errors: bash's EX_BADUSAGE */
-#define BS_ENDED 3  /* read: the stream has ended */
+#define BS_USAGE 2	   /* usage errors: bash's EX_BADUSAGE */
+#define BS_ENDED 3	   /* read: the stream has ended */
 #define BS_SLICE 100000000 /* longest uninterrupted wait: 100 ms */
 
 /* Exported by bash but not declared in its installed headers. */
@@ -52,10 +52,12 @@ void bs_check_signals(void);
 int64_t bs_left(int64_t deadline);
 
 /* Spawns a helper and waits for its report; on an interrupt the helper is
- * killed before bash's handling takes over. Returns the PID with *rep
- * filled (rep->status 0), or -1 after one line on stderr with *status the
- * builtin's exit status. */
-pid_t bs_spawn(helper_fn fn, void *arg, const char *procname,
+ * killed before bash's handling takes over. argv: the helper program's
+ * command line (helper_argv.h), which it runs with the shell's exported
+ * environment when it is installed; else fn(arg) runs in the forked copy.
+ * Returns the PID with *rep filled (rep->status 0), or -1 after one line on
+ * stderr with *status the builtin's exit status. */
+pid_t bs_spawn(helper_fn fn, void *arg, char *const *argv, const char *procname,
     const char *subject, struct helper_report *rep, int *status);
 
 #endif

@@ -96,6 +96,9 @@ pool_builtin(WORD_LIST *list)
 		builtin_error("BASHSOCK_NS: %s: invalid namespace", o.ns);
 		return BS_USAGE;
 	}
+	/* The helper programs get what a command started now would. */
+	maybe_make_export_env();
+	o.envp = export_env;
 	if (pool_spawn(pool_server_main, &o, "bashsock-pool", 0, &l) == -1) {
 		builtin_error("cannot start helper: %s", strerror(errno));
 		return EXECUTION_FAILURE;

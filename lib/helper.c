@@ -1,13 +1,16 @@
 /* helper: fork hygiene and the readiness report. */
 #include "helper.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,16 +28,65 @@ helper_now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Child: from a copy of the shell to a clean background process. */
-static void
-helper_scrub(int keep)
+/* The helper program's path, or NULL; set once by helper_locate. */
+static char *helper_prog;
+static int helper_located;
+
+void
+helper_locate(void)
+{
+	Dl_info info;
+	const char *so, *slash;
+	char *cwd = NULL, *path;
+	struct stat st;
+	size_t dlen, clen = 0;
+
+	if (helper_located)
+		return;
+	helper_located = 1;
+	if (dladdr(&helper_located, &info) == 0 || info.dli_fname == NULL ||
+	    (slash = strrchr(so = info.dli_fname, '/')) == NULL)
+		return; /* no directory to go by */
+	/* A relative name (enable -f ./bashsock.so) is relative to the
+	 * directory of the moment it was loaded, which this is. */
+	if (so[0] != '/') {
+		if ((cwd = getcwd(NULL, 0)) == NULL)
+			return;
+		clen = strlen(cwd) + 1;
+	}
+	dlen = (size_t)(slash - so) + 1;
+	if ((path = malloc(clen + dlen + sizeof(HELPER_PROGRAM))) == NULL) {
+		free(cwd);
+		return;
+	}
+	if (cwd != NULL) {
+		memcpy(path, cwd, clen - 1);
+		path[clen - 1] = '/';
+		free(cwd);
+	}
+	memcpy(path + clen, so, dlen);
+	memcpy(path + clen + dlen, HELPER_PROGRAM, sizeof(HELPER_PROGRAM));
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(path, X_OK) == 0)
+		helper_prog = path;
+	else
+		free(path);
+}
+
+const char *
+helper_program(void)
+{
+	return helper_prog;
+}
+
+void
+helper_scrub(int keep, int keep_stderr)
 {
 	struct sigaction sa;
-	sigset_t none;
 	int sig, fd;
 
 	/* Out of the way of 0-2, which may be closed in the shell. */
-	if ((fd = fcntl(keep, F_DUPFD, 10)) != -1) {
+	if ((fd = fcntl(keep, F_DUPFD_CLOEXEC, 10)) != -1) {
 		close(keep);
 		keep = fd;
 	}
@@ -48,28 +100,33 @@ helper_scrub(int keep)
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
 		dup2(fd, 0);
 		dup2(fd, 1);
-		dup2(fd, 2);
+		if (!keep_stderr || fcntl(2, F_GETFD) == -1)
+			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
 	}
 	/* Keep the report pipe as fd 3, drop everything else. */
-	dup2(keep, 3);
-	close(keep);
+	if (keep != 3) {
+		dup2(keep, 3);
+		close(keep);
+	}
 	fcntl(3, F_SETFD, FD_CLOEXEC);
 	if (syscall(SYS_close_range, 4U, ~0U, 0) == -1)
 		for (fd = 4; fd < 1024; fd++)
 			close(fd);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 pid_t
-helper_spawn(helper_fn fn, void *arg, const char *name, int *reportfd)
+helper_spawn(helper_fn fn, void *arg, const char *name, char *const *argv,
+    char *const *envp, int *reportfd)
 {
-	sigset_t all, old;
+	const char *prog = argv != NULL ? helper_prog : NULL;
+	sigset_t all, old, none;
 	int p[2], e;
 	pid_t pid;
 
+	if (envp == NULL)
+		envp = environ;
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
 	fflush(NULL);
@@ -79,7 +136,16 @@ helper_spawn(helper_fn fn, void *arg, const char *name, int *reportfd)
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		helper_scrub(p[1]);
+		helper_scrub(p[1], 0);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (prog != NULL) {
+			/* The program gets the report pipe; should the exec
+			 * fail, this copy runs the helper itself. */
+			fcntl(3, F_SETFD, 0);
+			execve(prog, argv, envp);
+			fcntl(3, F_SETFD, FD_CLOEXEC);
+		}
 		prctl(PR_SET_NAME, name, 0, 0, 0);
 		_exit(fn(arg, 3));
 	}
@@ -104,7 +170,8 @@ helper_report_read(int fd, struct helper_report *rep)
 	while (got < sizeof(*rep)) {
 		n = read(fd, (char *)rep + got, sizeof(*rep) - got);
 		if (n == -1)
-			return -1; /* EINTR included: the caller checks signals */
+			return -1; /* EINTR included: the caller checks signals
+				    */
 		if (n == 0) {
 			errno = EPIPE;
 			return -1;

@@ -5,6 +5,12 @@
  * signal at its default and none blocked, its own session, and leaves only
  * through _exit. It reports readiness, or the reason it failed, over a
  * close-on-exec pipe, so errors reach the builtin synchronously.
+ *
+ * The input and output helpers execute a small program of their own
+ * (helper/bashsock-helper.c) rather than go on in the copy of the shell:
+ * an idle copy of bash keeps about a MiB of private memory (its heap, the
+ * relocated data of its libraries), the program a fraction of that. When
+ * the program is missing the copy runs the helper, as before.
  */
 #ifndef BASHSOCK_HELPER_H
 #define BASHSOCK_HELPER_H
@@ -26,11 +32,36 @@ struct helper_report {
 typedef int (*helper_fn)(void *arg, int reportfd);
 
 /*
- * Forks the helper. Returns its PID with *reportfd the read end of the
- * report pipe (close-on-exec), or -1 with errno. name is the process name
- * shown by ps (truncated to 15 bytes).
+ * The helper program: HELPER_PROGRAM in the directory of the shared object
+ * (or program) this code is linked into, as dladdr names it (symbolic links
+ * not resolved). helper_locate() looks for it once (bashsock.so calls it as
+ * it is loaded, when a relative path it was loaded by still means what it
+ * meant); helper_program() is then its absolute path, or NULL when it is
+ * not there or not an executable regular file.
  */
-pid_t helper_spawn(helper_fn fn, void *arg, const char *name, int *reportfd);
+#define HELPER_PROGRAM "bashsock-helper"
+void helper_locate(void);
+const char *helper_program(void);
+
+/*
+ * Forks the helper. With argv (the helper program's arguments, argv[0]
+ * its name in ps) and the helper program present, the child executes it
+ * with envp (NULL: environ); otherwise, or when that fails, the child runs
+ * fn(arg) itself. Returns its PID with *reportfd the read end of the report
+ * pipe (close-on-exec), or -1 with errno. name is the process name shown
+ * by ps (truncated to 15 bytes).
+ */
+pid_t helper_spawn(helper_fn fn, void *arg, const char *name, char *const *argv,
+    char *const *envp, int *reportfd);
+
+/*
+ * In a child of the shell, before anything else: every signal at its
+ * default, a session of its own, /dev/null on 0, 1 and (unless keep_stderr
+ * and 2 is open) 2, keep moved to 3 (close-on-exec), every other descriptor
+ * closed. The signal mask is left alone: the caller blocked every signal
+ * around the fork, so no handler of the shell runs, and sets its own.
+ */
+void helper_scrub(int keep, int keep_stderr);
 
 /* Reads the child's report; 0 when read (check rep->status), -1 with errno:
  * EINTR (call again after handling the signal), EPIPE (the child died

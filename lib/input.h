@@ -21,7 +21,7 @@ struct input_opts {
 	const char *addr; /* NULL: all addresses */
 	int port;	  /* 0: any free port (pool) */
 	size_t cap;
-	int one;	  /* -1: one client, then the binding ends */
+	int one; /* -1: one client, then the binding ends */
 };
 
 /* helper_fn for helper_spawn: reports readiness (or the failure: status 1,

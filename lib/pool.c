@@ -14,9 +14,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -216,34 +213,11 @@ pool_child_setup(int msgfd, int keep_stderr)
 {
 	struct sigaction sa;
 	sigset_t set;
-	int sig, fd;
 
-	if ((fd = fcntl(msgfd, F_DUPFD_CLOEXEC, 10)) != -1) {
-		close(msgfd);
-		msgfd = fd;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
-	setsid();
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (!keep_stderr || fcntl(2, F_GETFD) == -1)
-			dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	dup2(msgfd, 3);
-	close(msgfd);
-	fcntl(3, F_SETFD, FD_CLOEXEC);
-	if (syscall(SYS_close_range, 4U, ~0U, 0) == -1)
-		for (fd = 4; fd < 1024; fd++)
-			close(fd);
+	helper_scrub(msgfd, keep_stderr);
 
 	/* Handlers without SA_RESTART: a stop interrupts blocking calls. */
+	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = pool_on_stop;
 	sigaction(SIGINT, &sa, NULL);

@@ -129,6 +129,7 @@ struct pool_opts {
 	const char *key;
 	size_t keylen;
 	unsigned max;
+	char *const *envp; /* the bindings' helpers' environment (NULL: ours) */
 };
 
 /* pool_fn: listens, serves masters, binds daemons; returns 0 after END

@@ -1,6 +1,7 @@
 /* pool_server: the pool side, in the pool helper. */
 #include "bind.h"
 #include "helper.h"
+#include "helper_argv.h"
 #include "input.h"
 #include "net.h"
 #include "parse.h"
@@ -151,6 +152,7 @@ static void
 pool_req_start(struct pool_server *s, struct pool_req *r, size_t inflight)
 {
 	struct input_opts io;
+	struct helper_argv a;
 	char shown[80];
 
 	r->rfd = -1;
@@ -178,7 +180,9 @@ pool_req_start(struct pool_server *s, struct pool_req *r, size_t inflight)
 	io.port = 0;
 	io.cap = POOL_RING_SIZE;
 	io.one = 1;
-	r->pid = helper_spawn(input_main, &io, "bashsock-in", &r->rfd);
+	input_argv(&io, &a);
+	r->pid = helper_spawn(
+	    input_main, &io, "bashsock-in", a.argv, s->o->envp, &r->rfd);
 	if (r->pid == -1) {
 		r->rfd = -1;
 		pool_say(s->msgfd, 'E', "%s: cannot start helper: %s, refused",

@@ -1,0 +1,60 @@
+/*
+ * bashsock-helper: the input and output helpers as a program of their own.
+ *
+ * bashsock.so forks and, in the child, executes this program (found next
+ * to the shared object) instead of running the helper in its copy of the
+ * shell: an idle helper then holds a fraction of the private memory a copy
+ * of bash does. The child has prepared everything the helper expects
+ * (helper_scrub: /dev/null on 0-2, the report pipe on 3, no other
+ * descriptor, every signal at its default and none blocked, a session of
+ * its own); the command line is in lib/helper_argv.h:
+ *
+ *   bashsock-helper in  NS ID PORT CAP ONE [ADDR]
+ *   bashsock-helper out NS ID HOST PORT CAP TIMEOUT_NS RECONNECT
+ *
+ * It is not meant to be run by hand: without the report pipe on 3 it only
+ * says so. No bash header here, and no libcrypto: it links the lib/ objects
+ * the two helpers need and nothing else.
+ */
+#include "helper.h"
+#include "helper_argv.h"
+#include "input.h"
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define REPORT_FD 3
+
+int
+main(int argc, char **argv)
+{
+	struct input_opts in;
+	struct output_opts out;
+	struct stat st;
+
+	if (fstat(REPORT_FD, &st) == -1 || !S_ISFIFO(st.st_mode)) {
+		fprintf(stderr,
+		    "%s: run by bashsock.so only (its report pipe on fd %d)\n",
+		    HELPER_PROGRAM, REPORT_FD);
+		return 2;
+	}
+	/* Nothing this process may start gets the pipe. */
+	fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
+	if (input_args_parse(argc, argv, &in) == 0) {
+		prctl(PR_SET_NAME, "bashsock-in", 0, 0, 0);
+		return input_main(&in, REPORT_FD);
+	}
+	if (output_args_parse(argc, argv, &out) == 0) {
+		prctl(PR_SET_NAME, "bashsock-out", 0, 0, 0);
+		return output_main(&out, REPORT_FD);
+	}
+	helper_fail(
+	    REPORT_FD, 2, EINVAL, "%s: invalid arguments", HELPER_PROGRAM);
+	return 2;
+}
