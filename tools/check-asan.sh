@@ -92,6 +92,15 @@ export BASHSOCK_SO=$so
 export ASAN_OPTIONS="detect_leaks=0:log_path=$logs/asan:print_summary=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
 
+# The helper program the input and output helpers execute: next to SO,
+# an ASan build too (statically linked runtime: no LD_PRELOAD, reports go
+# to log_path like the shell's).
+helper=$out/bashsock-helper
+if [ ! -x "$helper" ] || ! grep -q __asan_init "$helper"; then
+	echo "check-asan: $helper is missing or not an ASan build" >&2
+	exit 2
+fi
+
 # The check must check something: a shell under it has libasan and the
 # ASan build of the object mapped.
 # shellcheck disable=SC2016
@@ -107,10 +116,16 @@ cat >"$out/canary.bats" <<EOF
 bats_require_minimum_version 1.5.0
 load '$PWD/tests/test_helper/common'
 setup() { bs_setup; }
+teardown() { bs_teardown; }
 @test "check-asan: tests and the shells they start run under ASan" {
 	[[ \$(</proc/\$\$/maps) == *'$(realpath "$libasan")'* ]]
 	[[ \$(</proc/\$\$/maps) == *"\$BASHSOCK_SO"* ]]
 	run -0 bash -c 'source "\$1" && [[ \$(</proc/\$\$/maps) == *"\$BASHSOCK_SO"* ]]' _ "\$BS_ROOT/loader.sh"
+}
+@test "check-asan: the bindings' helpers are the ASan build of the helper program" {
+	local pid
+	bind-input -v pid canary "\$(bs_free_port)"
+	[ "\$(readlink "/proc/\$pid/exe")" = '$(realpath "$helper")' ]
 }
 EOF
 files=("$out/canary.bats" "${files[@]}")
