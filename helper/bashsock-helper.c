@@ -1,16 +1,19 @@
 /*
  * bashsock-helper: the input and output helpers as a program of their own.
  *
- * bashsock.so forks and, in the child, executes this program (found next
- * to the shared object) instead of running the helper in its copy of the
- * shell: an idle helper then holds a fraction of the private memory a copy
- * of bash does. The child has prepared everything the helper expects
- * (helper_scrub: /dev/null on 0-2, the report pipe on 3, no other
- * descriptor, every signal at its default and none blocked, a session of
- * its own); the command line is in lib/helper_argv.h:
+ * bashsock.so starts this program (found next to the shared object) rather
+ * than run the helper in a forked copy of the shell: an idle helper then
+ * holds a fraction of the private memory a copy of bash does. It starts it
+ * in the state a forked helper gets (helper_spawn: /dev/null on 0-2, the
+ * report pipe on 3, no other descriptor, every signal at its default and
+ * none blocked, a session of its own); the command line is in
+ * lib/helper_argv.h:
  *
  *   bashsock-helper in  NS ID PORT CAP ONE [ADDR]
  *   bashsock-helper out NS ID HOST PORT CAP TIMEOUT_NS RECONNECT
+ *
+ * (argv[0] is bashsock-in or bashsock-out, its name in ps, which it also
+ * takes as its process name.)
  *
  * It is not meant to be run by hand: without the report pipe on 3 it only
  * says so. No bash header here, and no libcrypto: it links the lib/ objects

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,19 +117,73 @@ helper_scrub(int keep, int keep_stderr)
 			close(fd);
 }
 
+/*
+ * Starts the helper program with the report pipe's write end wfd on 3 and
+ * what helper_scrub gives a forked helper: /dev/null on 0-2, no other
+ * descriptor, every signal at its default and none blocked, a session of
+ * its own. posix_spawn: no copy of the shell's pages to make (and to
+ * fault back in), and an exec that fails comes back as an error here.
+ * PID, or -1 with errno.
+ */
+static pid_t
+helper_exec(const char *prog, char *const *argv, char *const *envp, int wfd)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t all, none;
+	pid_t pid = -1;
+	int e;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
+		goto out;
+	if ((e = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		goto out;
+	}
+	/* The pipe first: it may be on 0-2 (dup2 onto itself clears
+	 * close-on-exec). */
+	if ((e = posix_spawn_file_actions_adddup2(&fa, wfd, 3)) != 0 ||
+	    (e = posix_spawn_file_actions_addopen(
+		 &fa, 0, "/dev/null", O_RDWR, 0)) != 0 ||
+	    (e = posix_spawn_file_actions_adddup2(&fa, 0, 1)) != 0 ||
+	    (e = posix_spawn_file_actions_adddup2(&fa, 0, 2)) != 0 ||
+	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 4)) != 0 ||
+	    (e = posix_spawnattr_setflags(
+		 &at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
+			  POSIX_SPAWN_SETSIGMASK)) != 0 ||
+	    (e = posix_spawnattr_setsigdefault(&at, &all)) != 0 ||
+	    (e = posix_spawnattr_setsigmask(&at, &none)) != 0)
+		goto done;
+	e = posix_spawn(&pid, prog, &fa, &at, argv, envp);
+done:
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+out:
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return pid;
+}
+
 pid_t
 helper_spawn(helper_fn fn, void *arg, const char *name, char *const *argv,
     char *const *envp, int *reportfd)
 {
-	const char *prog = argv != NULL ? helper_prog : NULL;
 	sigset_t all, old, none;
 	int p[2], e;
 	pid_t pid;
 
-	if (envp == NULL)
-		envp = environ;
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
+	/* The helper program; should it not start, a copy of this process
+	 * runs the helper itself. */
+	if (argv != NULL && helper_prog != NULL &&
+	    (pid = helper_exec(
+		 helper_prog, argv, envp != NULL ? envp : environ, p[1])) != -1)
+		goto started;
 	fflush(NULL);
 	/* No handler of the shell may run in the child before the scrub. */
 	sigfillset(&all);
@@ -139,24 +194,19 @@ helper_spawn(helper_fn fn, void *arg, const char *name, char *const *argv,
 		helper_scrub(p[1], 0);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (prog != NULL) {
-			/* The program gets the report pipe; should the exec
-			 * fail, this copy runs the helper itself. */
-			fcntl(3, F_SETFD, 0);
-			execve(prog, argv, envp);
-			fcntl(3, F_SETFD, FD_CLOEXEC);
-		}
 		prctl(PR_SET_NAME, name, 0, 0, 0);
 		_exit(fn(arg, 3));
 	}
 	e = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(p[1]);
 	if (pid == -1) {
 		close(p[0]);
+		close(p[1]);
 		errno = e;
 		return -1;
 	}
+started:
+	close(p[1]);
 	*reportfd = p[0];
 	return pid;
 }
