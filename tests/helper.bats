@@ -107,6 +107,43 @@ report() {
 	assert_output ''
 }
 
+@test "the helper program has /dev/null on 0-2 and no other descriptor of the shell, even when the shell closed 0-2" {
+	local port pid
+	port=$(bs_free_port)
+	bash --norc -c '
+		source "$1" || exit 99
+		exec 7>"$3/held" 0<&- 1>&- 2>&-
+		bind-input -v p in1 "$2" && echo "$p" >"$3/pid"' _ "$BS_LOADER" "$port" "$T"
+	pid=$(<"$T/pid")
+	[ "$(exe "$pid")" = "$(realpath "$PROG")" ]
+	for fd in 0 1 2; do
+		[ "$(readlink "/proc/$pid/fd/$fd")" = /dev/null ]
+	done
+	run -0 ls -l "/proc/$pid/fd"
+	refute_output --partial held
+	refute_output --partial pipe:
+	printf 'fds\n' | bs_peer send "$port" 127.0.0.1
+	run -0 read -l -w 5 in1
+	assert_output fds
+}
+
+@test "the helper program has its own session and no signal ignored but PIPE, even from a shell that ignores them" {
+	local port pid ign
+	port=$(bs_free_port)
+	pid=$(bash --norc -c '
+		trap "" INT HUP TERM QUIT USR1
+		source "$1" || exit 99
+		bind-input -v p in1 "$2" && echo "$p"' _ "$BS_LOADER" "$port")
+	[ "$(exe "$pid")" = "$(realpath "$PROG")" ]
+	[ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ]
+	# Of the standard signals (1-31) only PIPE; 32 and 33 are glibc's own.
+	ign=$(awk '$1 == "SigIgn:" { print $2 }' "/proc/$pid/status")
+	[ $((0x$ign & 0x7fffffff)) -eq $((1 << (13 - 1))) ]
+	kill -TERM "$pid"
+	bs_wait_gone "$pid"
+	bs_wait_for 250 bs_port_free "$port"
+}
+
 @test "the helper program gets the shell's exported environment, not the one it started with" {
 	local port pid
 	port=$(bs_free_port)
