@@ -111,12 +111,27 @@ bindings_builtin(WORD_LIST *list)
 	return sh_chkwrite(EXECUTION_SUCCESS);
 }
 
-static char *bindings_doc[] = {"List live bashsock bindings.", "",
+static char *bindings_doc[] = {
+    "List live bashsock bindings.",
+    "",
     "One line a binding of the namespace ($BASHSOCK_NS):",
     "  ID in ADDR PORT PID BUFFERED CLIENTS|ended",
-    "  ID out HOST PORT PID BUFFERED connecting|connected|down", "", "Options:",
+    "  ID out HOST PORT PID BUFFERED connecting|connected|down",
+    "",
+    "Options:",
     "  -a   every namespace of this user; each line starts with the",
-    "       namespace", "", "Exit Status:", "0, or 2 for a usage error.", NULL};
+    "       namespace",
+    "",
+    "Exit Status:",
+    "0, or 2 for a usage error.",
+    NULL,
+};
 
-BS_EXPORT struct builtin bindings_struct = {"bindings", bindings_builtin,
-    BUILTIN_ENABLED, bindings_doc, "bindings [-a]", 0};
+BS_EXPORT struct builtin bindings_struct = {
+    "bindings",
+    bindings_builtin,
+    BUILTIN_ENABLED,
+    bindings_doc,
+    "bindings [-a]",
+    0,
+};

@@ -249,24 +249,37 @@ bs_read_builtin(WORD_LIST *list)
 }
 
 static char *read_socket_doc[] = {
-    "Read from a bashsock input binding, or from a file descriptor.", "",
+    "Read from a bashsock input binding, or from a file descriptor.",
+    "",
     "Socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] ID",
     "It applies when one of -l -b -w -v is given, or the call is exactly",
     "`read ID' and ID names a live input binding. Without -l, returns",
-    "everything buffered now and removes it from the buffer.", "",
+    "everything buffered now and removes it from the buffer.",
+    "",
     "  -l        one line, without its newline",
     "  -b COUNT  at most COUNT bytes",
     "  -w SECS   wait up to SECS (fractions allowed) for data, or for a",
     "            whole line with -l; default 0, do not wait",
-    "  -v VAR    assign to VAR instead of writing to standard output", "",
+    "  -v VAR    assign to VAR instead of writing to standard output",
+    "",
     "Socket form exit status: 0 data returned; 1 nothing within the wait;",
-    "3 the stream has ended; 2 usage error; >128 interrupted by a signal.", "",
-    "Every other call is bash's own read:", "", NULL};
+    "3 the stream has ended; 2 usage error; >128 interrupted by a signal.",
+    "",
+    "Every other call is bash's own read:",
+    "",
+    NULL,
+};
 
 static char **read_doc = read_socket_doc;
 
 BS_EXPORT struct builtin read_struct = {
-    "read", bs_read_builtin, BUILTIN_ENABLED, read_socket_doc, rd_short_doc, 0};
+    "read",
+    bs_read_builtin,
+    BUILTIN_ENABLED,
+    read_socket_doc,
+    rd_short_doc,
+    0,
+};
 
 BS_EXPORT int read_builtin_load(char *name);
 

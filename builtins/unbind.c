@@ -101,15 +101,27 @@ unbind_builtin(WORD_LIST *list)
 	return rc;
 }
 
-static char *unbind_doc[] = {"Close bashsock bindings.", "",
+static char *unbind_doc[] = {
+    "Close bashsock bindings.",
+    "",
     "Closes each binding ID of the namespace ($BASHSOCK_NS) as",
     "kill -TERM of its helper does, and returns once they are gone: an",
     "input stops listening and drops unread data; an output first sends",
-    "what is queued (up to 10 seconds).", "",
-    "Options:", "  -a   close every binding of the namespace", "",
+    "what is queued (up to 10 seconds).",
+    "",
+    "Options:",
+    "  -a   close every binding of the namespace",
+    "",
     "Exit Status:",
     "0 on success; 1 if an ID names no live binding; 2 for a usage error.",
-    NULL};
+    NULL,
+};
 
-BS_EXPORT struct builtin unbind_struct = {"unbind", unbind_builtin,
-    BUILTIN_ENABLED, unbind_doc, "unbind [-a] [ID ...]", 0};
+BS_EXPORT struct builtin unbind_struct = {
+    "unbind",
+    unbind_builtin,
+    BUILTIN_ENABLED,
+    unbind_doc,
+    "unbind [-a] [ID ...]",
+    0,
+};
