@@ -498,20 +498,23 @@ reader100() {
 }
 
 @test "a silent connection and junk do not hold the pool" {
-	local port silent junk
+	local port silent junk proof
 	port=$(bs_free_port)
 	mk_daemon dem1 3
 	start_pool k "$port"
 	exec {silent}<>"/dev/tcp/127.0.0.1/$port"
+	# One write a connection: the pool drops a connection at its first
+	# bad line, and a second write to it could meet the reset.
 	exec {junk}<>"/dev/tcp/127.0.0.1/$port"
 	printf 'GET / HTTP/1.0\r\n\r\n' >&"$junk"
-	printf 'BASHSOCK/1 PROOF nothex nothex\n' >&"$junk"
+	exec {proof}<>"/dev/tcp/127.0.0.1/$port"
+	printf 'BASHSOCK/1 PROOF nothex nothex\n' >&"$proof"
 	run -0 master k 127.0.0.1 "$port" "$D"
 	run read_all dem1
 	assert_output "$(expected dem1 3)"
 	# END closed the handshakes still pending: the pool is done.
 	pool_status 0
-	exec {silent}>&- {junk}>&-
+	exec {silent}>&- {junk}>&- {proof}>&-
 	[ "$(wc -l <"$T/pool.out")" -eq 1 ]
 }
 
