@@ -9,10 +9,8 @@ bind_input_builtin(WORD_LIST *list)
 {
 	struct input_opts o;
 	struct helper_argv a;
-	struct helper_report rep;
-	char *var = NULL, pidbuf[24];
-	int opt, status;
-	pid_t pid;
+	char *var = NULL;
+	int opt;
 
 	memset(&o, 0, sizeof(o));
 	o.cap = 1024 * 1024;
@@ -51,30 +49,16 @@ bind_input_builtin(WORD_LIST *list)
 		builtin_error("%s: invalid ID", o.id);
 		return BS_USAGE;
 	}
-	if (parse_port(list->next->word->word, &o.port) == -1) {
-		builtin_error(
-		    "%s: invalid port (1024 to 49151)", list->next->word->word);
+	if (bs_port(list->next->word->word, &o.port) == -1)
 		return BS_USAGE;
-	}
 	if (var != NULL && bs_var_ok(var) == -1) {
 		sh_invalidid(var);
 		return BS_USAGE;
 	}
-	if (parse_id(o.ns = bs_ns()) == -1) {
-		builtin_error("BASHSOCK_NS: %s: invalid namespace", o.ns);
+	if ((o.ns = bs_ns_checked()) == NULL)
 		return BS_USAGE;
-	}
 	input_argv(&o, &a);
-	if ((pid = bs_spawn(input_main, &o, a.argv, "bashsock-in", o.id, &rep,
-		 &status)) == -1)
-		return status;
-	snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)pid);
-	if (var != NULL) {
-		pidbuf[strlen(pidbuf) - 1] = '\0';
-		return bs_setvar(var, pidbuf) == 0 ? EXECUTION_SUCCESS
-						   : EXECUTION_FAILURE;
-	}
-	return bs_emit(NULL, pidbuf, strlen(pidbuf));
+	return bs_bind(input_main, &o, a.argv, "bashsock-in", o.id, var);
 }
 
 static char *bind_input_doc[] = {

@@ -1,6 +1,10 @@
 /* bs: shared bash-side helpers of the bashsock builtins. */
 #include "bs.h"
+#include "execute_cmd.h"
+
+#include "auth.h"
 #include "parse.h"
+#include "pool.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -67,11 +71,55 @@ bs_secs(const char *s, int opt, int64_t *ns)
 	return 0;
 }
 
+int
+bs_port(const char *s, int *port)
+{
+	if (parse_port(s, port) == -1) {
+		builtin_error("%s: invalid port (1024 to 49151)", s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+bs_key(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n == 0 || n > AUTH_KEY_MAX) {
+		builtin_error("invalid key (1 to %d bytes)", AUTH_KEY_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+bs_ns_checked(void)
+{
+	const char *ns = bs_ns();
+
+	if (parse_id(ns) == -1) {
+		builtin_error("BASHSOCK_NS: %s: invalid namespace", ns);
+		return NULL;
+	}
+	return ns;
+}
+
 void
 bs_check_signals(void)
 {
+	char *name = this_command_name;
+
 	CHECK_TERMSIG;
 	check_signals_and_traps();
+	this_command_name = name;
+}
+
+int
+bs_signal_pending(void)
+{
+	return interrupt_state || terminating_signal ||
+	       (trapped_signal_received && running_trap == 0);
 }
 
 int64_t
@@ -132,4 +180,53 @@ bs_spawn(helper_fn fn, void *arg, char *const *argv, const char *procname,
 	}
 	*status = EXECUTION_SUCCESS;
 	return pid;
+}
+
+int
+bs_bind(helper_fn fn, void *arg, char *const *argv, const char *procname,
+    const char *id, const char *var)
+{
+	struct helper_report rep;
+	char pidbuf[32];
+	int status;
+	pid_t pid;
+
+	if ((pid = bs_spawn(fn, arg, argv, procname, id, &rep, &status)) == -1)
+		return status;
+	if (var != NULL) {
+		snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)pid);
+		return bs_setvar(var, pidbuf) == 0 ? EXECUTION_SUCCESS
+						   : EXECUTION_FAILURE;
+	}
+	snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)pid);
+	return bs_emit(NULL, pidbuf, strlen(pidbuf));
+}
+
+int
+bs_relay(struct pool_link *l, int64_t stop_ns)
+{
+	char line[POOL_MSG_MAX];
+	int k;
+
+	for (;;) {
+		k = pool_link_next(l, line, sizeof(line), BS_SLICE);
+		if (k == 'O') {
+			printf("%s\n", line);
+			fflush(stdout);
+		} else if (k == 'E') {
+			builtin_error("%s", line);
+		} else if (k == 'X') {
+			pool_link_close(l);
+			return l->status;
+		} else if (k == -1) {
+			builtin_error("helper died");
+			return EXECUTION_FAILURE;
+		} else {
+			if (interrupt_state || terminating_signal)
+				pool_link_stop(l, stop_ns);
+			bs_check_signals();
+			if (l->fd == -1)
+				return 128 + SIGINT;
+		}
+	}
 }

@@ -32,6 +32,9 @@
 
 /* Exported by bash but not declared in its installed headers. */
 extern void check_signals_and_traps(void);
+extern int trapped_signal_received, running_trap;
+
+struct pool_link;
 
 /* The namespace: the shell variable BASHSOCK_NS, or "default". */
 const char *bs_ns(void);
@@ -43,11 +46,23 @@ int bs_setvar(const char *name, const char *value);
 int bs_emit(const char *var, const char *buf, size_t n);
 /* Parses SECS for option opt; 0, or -1 after one line on stderr. */
 int bs_secs(const char *s, int opt, int64_t *ns);
+/* Parses the PORT operand; 0, or -1 after one line on stderr. */
+int bs_port(const char *s, int *port);
+/* Checks a KEY operand (1 to AUTH_KEY_MAX bytes); 0, or -1 after one line
+ * on stderr. */
+int bs_key(const char *key);
+/* The namespace, checked; NULL after one line on stderr. */
+const char *bs_ns_checked(void);
 
 /* After a wait slice or EINTR: bash's own handling, as its read does it
  * (a terminating signal or an untrapped SIGINT does not return; traps run,
- * then the caller goes on waiting). */
+ * then the caller goes on waiting). The builtin's name for its messages
+ * is kept, though a trap runs other commands. */
 void bs_check_signals(void);
+/* For a wait that sleeps with every signal blocked: a signal bash has yet
+ * to act on (a trap that cannot run now, inside another trap, is left for
+ * later rather than spun on). */
+int bs_signal_pending(void);
 /* Milliseconds-free deadline arithmetic: ns left until deadline (>= 0). */
 int64_t bs_left(int64_t deadline);
 
@@ -59,5 +74,14 @@ int64_t bs_left(int64_t deadline);
  * stderr with *status the builtin's exit status. */
 pid_t bs_spawn(helper_fn fn, void *arg, char *const *argv, const char *procname,
     const char *subject, struct helper_report *rep, int *status);
+/* bs_spawn for a binding's helper, then its PID printed (or assigned to
+ * var when not NULL): the builtin's exit status. */
+int bs_bind(helper_fn fn, void *arg, char *const *argv, const char *procname,
+    const char *id, const char *var);
+
+/* pool and master: relays the helper's messages ('O' lines to stdout, 'E'
+ * lines to stderr) until it ends, and returns its status. On a signal the
+ * helper gets SIGTERM and stop_ns to finish before bash's handling runs. */
+int bs_relay(struct pool_link *l, int64_t stop_ns);
 
 #endif

@@ -1,6 +1,5 @@
 /* master: push the daemons of a directory to a pool. */
 #include "bs.h"
-#include "parse.h"
 #include "pool.h"
 
 #include <signal.h>
@@ -18,34 +17,6 @@ master_unwind(void *arg)
 
 	pool_link_stop(&c->l, 0);
 	pool_scan_free(&c->dir);
-}
-
-/* Relays the helper's messages until it ends: its status. */
-static int
-master_relay(struct pool_link *l)
-{
-	char line[POOL_MSG_MAX];
-	int k;
-
-	for (;;) {
-		k = pool_link_next(l, line, sizeof(line), BS_SLICE);
-		if (k == 'E') {
-			builtin_error("%s", line);
-		} else if (k == 'X') {
-			pool_link_close(l);
-			return l->status;
-		} else if (k == -1) {
-			builtin_error("helper died");
-			return EXECUTION_FAILURE;
-		} else if (k == 0) {
-			if (interrupt_state || terminating_signal)
-				pool_link_stop(
-				    l, POOL_STOP_WAIT + 2 * POOL_SEC);
-			bs_check_signals();
-			if (l->fd == -1)
-				return 128 + SIGINT;
-		}
-	}
 }
 
 /* Lists ddir into c->dir with a warning for every file not run. 0, or
@@ -99,15 +70,9 @@ master_builtin(WORD_LIST *list)
 	o.keylen = strlen(o.key);
 	o.host = list->next->word->word;
 	o.ddir = list->next->next->next->word->word;
-	if (o.keylen == 0 || o.keylen > AUTH_KEY_MAX) {
-		builtin_error("invalid key (1 to %d bytes)", AUTH_KEY_MAX);
+	if (bs_key(o.key) == -1 ||
+	    bs_port(list->next->next->word->word, &o.port) == -1)
 		return BS_USAGE;
-	}
-	if (parse_port(list->next->next->word->word, &o.port) == -1) {
-		builtin_error("%s: invalid port (1024 to 49151)",
-		    list->next->next->word->word);
-		return BS_USAGE;
-	}
 	if (*o.host == '\0' || *o.ddir == '\0') {
 		builtin_usage();
 		return BS_USAGE;
@@ -126,7 +91,7 @@ master_builtin(WORD_LIST *list)
 	}
 	begin_unwind_frame("bashsock-master");
 	add_unwind_protect(master_unwind, &c);
-	rc = master_relay(&c.l);
+	rc = bs_relay(&c.l, POOL_STOP_WAIT + 2 * POOL_SEC);
 	run_unwind_frame("bashsock-master");
 	return rc;
 }

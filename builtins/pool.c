@@ -13,40 +13,6 @@ pool_unwind(void *arg)
 	pool_link_stop(arg, 0);
 }
 
-/*
- * Relays the helper's messages until it ends: its status. Signals are
- * checked after every slice; before bash's handling may leave this
- * frame, the helper is stopped and waited for.
- */
-static int
-pool_relay(struct pool_link *l)
-{
-	char line[POOL_MSG_MAX];
-	int k;
-
-	for (;;) {
-		k = pool_link_next(l, line, sizeof(line), BS_SLICE);
-		if (k == 'O') {
-			printf("%s\n", line);
-			fflush(stdout);
-		} else if (k == 'E') {
-			builtin_error("%s", line);
-		} else if (k == 'X') {
-			pool_link_close(l);
-			return l->status;
-		} else if (k == -1) {
-			builtin_error("helper died");
-			return EXECUTION_FAILURE;
-		} else {
-			if (interrupt_state || terminating_signal)
-				pool_link_stop(l, POOL_STOP_WAIT + POOL_SEC);
-			bs_check_signals();
-			if (l->fd == -1)
-				return 128 + SIGINT;
-		}
-	}
-}
-
 static int
 pool_builtin(WORD_LIST *list)
 {
@@ -83,19 +49,10 @@ pool_builtin(WORD_LIST *list)
 	o.key = list->word->word;
 	o.keylen = strlen(o.key);
 	o.max = (unsigned)max;
-	if (o.keylen == 0 || o.keylen > AUTH_KEY_MAX) {
-		builtin_error("invalid key (1 to %d bytes)", AUTH_KEY_MAX);
+	if (bs_key(o.key) == -1 ||
+	    bs_port(list->next->word->word, &o.port) == -1 ||
+	    (o.ns = bs_ns_checked()) == NULL)
 		return BS_USAGE;
-	}
-	if (parse_port(list->next->word->word, &o.port) == -1) {
-		builtin_error(
-		    "%s: invalid port (1024 to 49151)", list->next->word->word);
-		return BS_USAGE;
-	}
-	if (parse_id(o.ns = bs_ns()) == -1) {
-		builtin_error("BASHSOCK_NS: %s: invalid namespace", o.ns);
-		return BS_USAGE;
-	}
 	/* The helper programs get what a command started now would. */
 	maybe_make_export_env();
 	o.envp = export_env;
@@ -105,7 +62,7 @@ pool_builtin(WORD_LIST *list)
 	}
 	begin_unwind_frame("bashsock-pool");
 	add_unwind_protect(pool_unwind, &l);
-	rc = pool_relay(&l);
+	rc = bs_relay(&l, POOL_STOP_WAIT + POOL_SEC);
 	run_unwind_frame("bashsock-pool");
 	return rc;
 }

@@ -1,23 +1,9 @@
 /* trigger-send: wake a trigger-wait, proving the key without sending it. */
 #include "bs.h"
-#include "execute_cmd.h"
 
-#include "auth.h"
-#include "parse.h"
 #include "trigger.h"
 
 #define TS_DEFAULT_NS (10 * 1000000000LL) /* -t default: 10 s */
-
-/* bash's trap state, exported but not declared in its installed headers. */
-extern int trapped_signal_received, running_trap;
-
-/* As trigger-wait's: a signal bash has yet to act on. */
-static int
-ts_pending(void)
-{
-	return interrupt_state || terminating_signal ||
-	       (trapped_signal_received && running_trap == 0);
-}
 
 /* The unwind-protect: closes the connection however the wait ends. */
 static void
@@ -30,24 +16,20 @@ ts_cleanup(void *s)
 static int
 ts_run(struct trigger_sender *s, const char *host, int port, int64_t deadline)
 {
-	char err[TRIGGER_ERR], *name;
+	char err[TRIGGER_ERR];
 	int r;
 
 	for (;;) {
 		err[0] = '\0';
 		r = trigger_send_step(
-		    s, bs_left(deadline), ts_pending, err, sizeof(err));
+		    s, bs_left(deadline), bs_signal_pending, err, sizeof(err));
 		if (r == 1)
 			return EXECUTION_SUCCESS;
 		if (r == -1) {
 			builtin_error("%s port %d: %s", host, port, err);
 			return EXECUTION_FAILURE;
 		}
-		/* May run traps (which rename the running command: keep
-		 * ours for messages), or never return. */
-		name = this_command_name;
-		bs_check_signals();
-		this_command_name = name;
+		bs_check_signals(); /* may run traps, or never return */
 		if (bs_left(deadline) == 0) {
 			builtin_error("%s port %d: timed out %s", host, port,
 			    trigger_send_phase(s));
@@ -84,19 +66,14 @@ trigger_send_builtin(WORD_LIST *list)
 	}
 	key = list->word->word;
 	host = list->next->word->word;
-	if (*key == '\0' || strlen(key) > AUTH_KEY_MAX) {
-		builtin_error("KEY must be 1 to %d bytes", AUTH_KEY_MAX);
+	if (bs_key(key) == -1)
 		return BS_USAGE;
-	}
 	if (*host == '\0') {
 		builtin_error("HOST must not be empty");
 		return BS_USAGE;
 	}
-	if (parse_port(list->next->next->word->word, &port) == -1) {
-		builtin_error("%s: invalid port (1024 to 49151)",
-		    list->next->next->word->word);
+	if (bs_port(list->next->next->word->word, &port) == -1)
 		return BS_USAGE;
-	}
 	deadline = helper_now() + secs;
 	err[0] = '\0';
 	s = trigger_send_open(host, port, key, strlen(key), err, sizeof(err));

@@ -3,24 +3,8 @@
  * trigger-send with the same key arrives on a port.
  */
 #include "bs.h"
-#include "execute_cmd.h"
 
-#include "auth.h"
-#include "parse.h"
 #include "trigger.h"
-
-/* bash's trap state, exported but not declared in its installed headers. */
-extern int trapped_signal_received, running_trap;
-
-/* Called with every signal blocked before the wait sleeps: a signal bash
- * has yet to act on (a trap that cannot run now, inside another trap, is
- * left for later rather than spun on). */
-static int
-tw_pending(void)
-{
-	return interrupt_state || terminating_signal ||
-	       (trapped_signal_received && running_trap == 0);
-}
 
 /* The unwind-protect: closes the listener and every handshake, on return
  * or when Ctrl-C or a trap's return/exit jumps out of the wait. */
@@ -35,23 +19,18 @@ static int
 tw_wait(struct trigger_waiter *w, int64_t deadline)
 {
 	int64_t left = -1;
-	char *name;
 	int r;
 
 	for (;;) {
 		if (deadline >= 0)
 			left = bs_left(deadline);
-		if ((r = trigger_wait_step(w, left, tw_pending)) == 1)
+		if ((r = trigger_wait_step(w, left, bs_signal_pending)) == 1)
 			return EXECUTION_SUCCESS;
 		if (r == -1) {
 			builtin_error("waiting: %s", strerror(errno));
 			return EXECUTION_FAILURE;
 		}
-		/* May run traps (which rename the running command: keep
-		 * ours for messages), or never return. */
-		name = this_command_name;
-		bs_check_signals();
-		this_command_name = name;
+		bs_check_signals(); /* may run traps, or never return */
 		if (deadline >= 0 && bs_left(deadline) == 0)
 			return EXECUTION_FAILURE;
 	}
@@ -86,15 +65,8 @@ trigger_wait_builtin(WORD_LIST *list)
 		return BS_USAGE;
 	}
 	key = list->word->word;
-	if (*key == '\0' || strlen(key) > AUTH_KEY_MAX) {
-		builtin_error("KEY must be 1 to %d bytes", AUTH_KEY_MAX);
+	if (bs_key(key) == -1 || bs_port(list->next->word->word, &port) == -1)
 		return BS_USAGE;
-	}
-	if (parse_port(list->next->word->word, &port) == -1) {
-		builtin_error(
-		    "%s: invalid port (1024 to 49151)", list->next->word->word);
-		return BS_USAGE;
-	}
 	if (secs >= 0)
 		deadline = helper_now() + secs;
 	err[0] = '\0';
