@@ -59,8 +59,9 @@ $(BUILD)/lib/%.o: lib/%.c lib/*.h | $(BUILD)/lib
 	$(CC) $(BASE) $(CFLAGS) $(SAN) $(WARN) -Ilib -MMD -c -o $@ $<
 
 $(BUILD)/builtins/%.o: builtins/%.c builtins/*.h lib/*.h | $(BUILD)/builtins
-	$(CC) $(BASE) $(CFLAGS) $(SAN) $(WARN) -Ilib -Ibuiltins $(BASH_INC) -c -o $@ $<
-	objcopy $(REDEFINE) $@
+	$(CC) $(BASE) $(CFLAGS) $(SAN) $(WARN) -Ilib -Ibuiltins $(BASH_INC) -c -o $@.tmp $<
+	objcopy $(REDEFINE) $@.tmp
+	mv $@.tmp $@
 
 # The helper program is lib/'s alone: no bash header either.
 $(BUILD)/helper/%.o: helper/%.c lib/*.h | $(BUILD)/helper
