@@ -9,6 +9,10 @@
 # shellcheck disable=SC2016,SC2034,SC2154,SC2162
 set -u
 cd "$(dirname "$0")/.." || exit 2
+# Debian's python3 and tools, not a version manager's shim found first in
+# PATH: valgrind traces every program outside /usr and /bin (as
+# tests/test_helper/common.bash does for the suite).
+PATH=/usr/bin:/bin:$PATH
 # shellcheck source=loader.sh
 source ./loader.sh || exit 2
 source ./loader.sh || exit 2 # idempotent
@@ -79,6 +83,26 @@ gone() {
 	local i
 	for ((i = 0; i < 500; i++)); do
 		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# listening PORT: waits up to 10 s until something listens on PORT.
+listening() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		ss -Htln "sport = :$1" | grep -q . && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# closed PORT: waits up to 10 s until nothing listens on PORT.
+closed() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		ss -Htln "sport = :$1" | grep -q . || return 0
 		sleep 0.02
 	done
 	return 1
@@ -179,13 +203,45 @@ if [ "$(type -t trigger-wait)" = builtin ]; then
 	check "trigger-wait usage" status 2 trigger-wait '' "$p1"
 	trigger-wait -t 20 k3y "$p1" &
 	tw=$!
-	for ((i = 0; i < 500; i++)); do
-		ss -Htln "sport = :$p1" | grep -q . && break
-		sleep 0.02
-	done
+	listening "$p1"
 	check "trigger-send wrong key" status 1 trigger-send -t 5 wrong 127.0.0.1 "$p1"
 	check "trigger-send" trigger-send -t 10 k3y 127.0.0.1 "$p1"
 	check "trigger-wait returns 0" wait "$tw"
+fi
+
+# --- the daemon pool, when this build has it -----------------------------------
+# The pool's and the master's helpers are forks of this shell, the pool's
+# bindings run the helper program: all traced. So are the daemons (scripts
+# under $tmp run by /bin/sh): they print two lines, or a partial one.
+if [ "$(type -t pool)" = builtin ] && [ "$(type -t master)" = builtin ]; then
+	mkdir "$tmp/d"
+	printf '#!/bin/sh\necho "dem1 1"\necho "dem1 2"\n' >"$tmp/d/dem1"
+	printf '#!/bin/sh\nprintf "dem2 x"\n' >"$tmp/d/dem2"
+	chmod +x "$tmp/d/dem1" "$tmp/d/dem2"
+	echo notes >"$tmp/d/notes.txt"
+	check "pool usage" status 2 pool k12 80
+	check "master usage" status 2 master k12 127.0.0.1 "$p1"
+	pool k12 "$p1" >"$tmp/pool.out" 2>"$tmp/pool.err" &
+	pp=$!
+	check "pool listens" listening "$p1"
+	check "master wrong key" status 1 master wrong 127.0.0.1 "$p1" "$tmp/d"
+	check "master" eval 'master k12 127.0.0.1 "$p1" "$tmp/d" 2>"$tmp/master.err"'
+	check "master: skipped notes" grep -q 'notes.txt: not executable, skipped' "$tmp/master.err"
+	check "pool: dem1 lines" eval 'read -l -w 10 -v x dem1 && [ "$x" = "dem1 1" ] &&
+		read -l -w 10 -v x dem1 && [ "$x" = "dem1 2" ]'
+	check "pool: dem1 ended" status 3 read -l -w 10 dem1
+	check "pool: dem2 partial" eval 'read -l -w 10 -v x dem2 && [ "$x" = "dem2 x" ]'
+	check "pool: dem2 ended" status 3 read -l -w 10 dem2
+	check "pool returns 0" wait "$pp"
+	check "pool: wrong key reported" grep -q 'wrong key, refused' "$tmp/pool.err"
+	check "pool announced both" eval '[ "$(cut -d" " -f1 "$tmp/pool.out" | sort | tr "\n" " ")" = "dem1 dem2 " ]'
+	# The shell running a pool is killed: the pool's helper sees its
+	# pipe close and stops.
+	pool k12 "$p2" >/dev/null 2>&1 &
+	pp=$!
+	check "pool listens" listening "$p2"
+	check "pool stopped by TERM" eval 'kill -TERM "$pp"; wait "$pp"; [ $? -eq 143 ]'
+	check "pool: port closed" closed "$p2"
 fi
 
 # No `enable -d` here: unloading unmaps the object's static data, so every
