@@ -72,7 +72,7 @@ $(BUILD)/lib $(BUILD)/builtins $(BUILD)/helper $(BUILD)/unit:
 
 # Unit tests of lib/, always under ASan and UBSan.
 UNIT_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) lib/*.h | $(BUILD)/unit
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/check.h $(LIB_SRC) lib/*.h | $(BUILD)/unit
 	$(CC) $(BASE) -O1 -g $(UNIT_SAN) $(WARN) -Ilib -o $@ $< $(LIB_SRC) $(LDLIBS) -lpthread
 
 unit: $(UNIT_BIN)
@@ -139,6 +139,7 @@ FUZZ_LIB_parse  := lib/parse.c
 FUZZ_LIB_ring   := lib/ring.c
 FUZZ_LIB_auth   := lib/auth.c lib/helper.c
 FUZZ_LIB_pool   := lib/pool.c lib/helper.c
+FUZZ_LIB_helper_argv := lib/helper_argv.c lib/parse.c
 .SECONDEXPANSION:
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(or $$(FUZZ_LIB_$$*),$$(LIB_SRC)) lib/*.h
 	@mkdir -p build/fuzz
