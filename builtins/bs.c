@@ -159,8 +159,13 @@ bs_spawn(helper_fn fn, void *arg, char *const *argv, const char *procname,
 	while (helper_report_read(fd, rep) == -1) {
 		if (errno == EINTR) {
 			if (interrupt_state || terminating_signal) {
+				/* The helper goes before bash's handling,
+				 * which does not return here. */
 				kill(pid, SIGTERM);
 				close(fd);
+				bs_check_signals();
+				*status = 128 + SIGINT;
+				return -1;
 			}
 			bs_check_signals();
 			continue;
