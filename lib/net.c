@@ -150,29 +150,47 @@ fail:
 }
 
 int
-net_connect(
-    const char *host, int port, int64_t timeout_ns, char *err, size_t errlen)
+net_resolve(
+    const char *host, int port, struct addrinfo **res, char *err, size_t errlen)
 {
-	struct addrinfo hints, *res, *ai;
-	int64_t deadline = helper_now() + timeout_ns;
+	struct addrinfo hints;
 	char ports[8];
-	int fd = -1, rc, e = ECONNREFUSED;
+	int rc;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_family = AF_UNSPEC;
-	hints.ai_flags = AI_ADDRCONFIG;
 	snprintf(ports, sizeof(ports), "%d", port);
-	if ((rc = getaddrinfo(host, ports, &hints, &res)) != 0) {
+	/* An address literal first: AI_ADDRCONFIG would ask the kernel for
+	 * every interface address (a netlink dump) before it. */
+	hints.ai_flags = AI_NUMERICHOST;
+	if ((rc = getaddrinfo(host, ports, &hints, res)) == 0)
+		return 0;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if ((rc = getaddrinfo(host, ports, &hints, res)) != 0) {
 		hints.ai_flags = 0; /* loopback-only hosts have no "config" */
-		rc = getaddrinfo(host, ports, &hints, &res);
+		rc = getaddrinfo(host, ports, &hints, res);
 	}
 	if (rc != 0) {
 		snprintf(err, errlen, "%s",
 		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		*res = NULL;
 		errno = ENOENT;
 		return -1;
 	}
+	return 0;
+}
+
+int
+net_connect(
+    const char *host, int port, int64_t timeout_ns, char *err, size_t errlen)
+{
+	struct addrinfo *res, *ai;
+	int64_t deadline = helper_now() + timeout_ns;
+	int fd = -1, e = ECONNREFUSED;
+
+	if (net_resolve(host, port, &res, err, errlen) == -1)
+		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if ((fd = net_connect_ai(ai, deadline)) != -1)
 			break;

@@ -18,6 +18,12 @@ int net_listen(
     const char *addr, int port, int backlog, char *err, size_t errlen);
 /* Accepts one client (non-blocking); -1/EAGAIN when none is waiting. */
 int net_accept(int lfd);
+struct addrinfo;
+/* Resolves host:port for a TCP connection (an address literal without
+ * asking for the interfaces first) into *res, for freeaddrinfo. -1 with
+ * errno ENOENT and the resolver's reason in err. */
+int net_resolve(const char *host, int port, struct addrinfo **res, char *err,
+    size_t errlen);
 /* Resolves host and connects to host:port within timeout_ns, trying every
  * address. Returns a blocking socket. ETIMEDOUT, ECONNREFUSED, or
  * EHOSTUNREACH/ENOENT with err set for resolution errors. */
