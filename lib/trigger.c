@@ -56,6 +56,11 @@ struct trigger_waiter {
 	int64_t paused_until; /* listener not polled before (EMFILE) */
 	char *key;
 	size_t keylen;
+	/* The next connection's challenge, drawn while nobody waits for it:
+	 * unknown to anyone until sent, and sent once. */
+	int have_next;
+	struct auth_challenge next;
+	char next_line[AUTH_LINE_MAX];
 	struct tconn c[TRIGGER_MAX_PENDING];
 };
 
@@ -241,6 +246,15 @@ tw_drop(struct tconn *c)
 	c->state = TC_FREE;
 }
 
+/* Draws the next connection's challenge ahead of it; a failed draw is
+ * tried again when a connection needs it. */
+static void
+tw_draw(struct trigger_waiter *w)
+{
+	w->have_next = auth_challenge_new(&w->next, TRIGGER_PURPOSE,
+			   w->next_line, sizeof(w->next_line)) == 0;
+}
+
 struct trigger_waiter *
 trigger_wait_open(const char *addr, int port, const char *key, size_t keylen,
     char *err, size_t errlen)
@@ -262,6 +276,7 @@ trigger_wait_open(const char *addr, int port, const char *key, size_t keylen,
 		w->c[i].fd = -1;
 	/* Before listening: a sender that connects must not wait for it. */
 	auth_warm();
+	tw_draw(w);
 	if ((w->lfd = net_listen(addr, port, TRIGGER_BACKLOG, err,
 		 err != NULL ? errlen : 0)) == -1) {
 		e = errno;
@@ -295,21 +310,27 @@ static void
 tw_start(struct trigger_waiter *w, int fd, int64_t now)
 {
 	struct tconn *c = tw_slot(w);
-	char line[AUTH_LINE_MAX];
 
 	c->fd = fd;
-	if (auth_challenge_new(&c->ch, TRIGGER_PURPOSE, line, sizeof(line)) ==
-	    -1) {
+	if (!w->have_next)
+		tw_draw(w);
+	if (!w->have_next) {
 		tw_drop(c);
 		return;
 	}
+	c->ch = w->next;
+	tout_set(&c->out, w->next_line);
+	w->have_next = 0;
 	tr_nodelay(fd);
 	c->state = TC_PROOF;
 	c->deadline = now + TRIGGER_HANDSHAKE_NS;
 	c->in.len = 0;
-	tout_set(&c->out, line);
 	if (tout_flush(fd, &c->out) == -1)
 		tw_drop(c);
+	/* While the sender computes its proof: the next challenge drawn,
+	 * and the check's code warmed so that it runs hot. */
+	tw_draw(w);
+	auth_warm();
 }
 
 /* Accepts what is waiting, at most a table's worth per step so that the
@@ -483,9 +504,8 @@ trigger_send_open(const char *host, int port, const char *key, size_t keylen,
     char *err, size_t errlen)
 {
 	struct trigger_sender *s;
-	struct addrinfo hints;
-	char ports[8];
-	int rc, e;
+	char why[NET_ERR];
+	int e;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->key = tr_keydup(key, keylen)) == NULL) {
@@ -499,24 +519,13 @@ trigger_send_open(const char *host, int port, const char *key, size_t keylen,
 	s->fd = -1;
 	s->keylen = keylen;
 	s->lasterr = ECONNREFUSED;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
-	snprintf(ports, sizeof(ports), "%d", port);
-	if ((rc = getaddrinfo(host, ports, &hints, &s->res)) != 0) {
-		hints.ai_flags = 0; /* loopback-only hosts have no "config" */
-		rc = getaddrinfo(host, ports, &hints, &s->res);
-	}
-	if (rc != 0) {
-		tr_seterr(err, errlen, "unknown host",
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		s->res = NULL;
+	if (net_resolve(host, port, &s->res, why, sizeof(why)) == -1) {
+		tr_seterr(err, errlen, "unknown host", why);
 		trigger_send_close(s);
 		errno = ENOENT;
 		return NULL;
 	}
 	s->ai = s->res;
-	auth_warm();
 	return s;
 }
 
@@ -541,6 +550,8 @@ ts_connect_next(struct trigger_sender *s)
 			tr_nodelay(fd);
 			s->fd = fd;
 			s->state = TS_CONNECT;
+			/* While the waiter wakes and sends its challenge. */
+			auth_warm();
 			return 0;
 		}
 		s->lasterr = errno;
