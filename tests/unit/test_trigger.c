@@ -315,6 +315,48 @@ pending_raise(void)
 
 /* A signal that arrived before the wait interrupts it; a pending flag
  * makes the step return at once. */
+/* Challenges are drawn ahead of their connections: each connection still
+ * gets its own, and a proof made for one connection's challenge, sent on
+ * another that is open at the same time, is refused. */
+static void
+test_challenge_per_connection(void)
+{
+	struct trigger_waiter *w = waiter("sesame");
+	struct auth_proof p;
+	char c1[AUTH_LINE_MAX], c2[AUTH_LINE_MAX], c3[AUTH_LINE_MAX];
+	char proof[AUTH_LINE_MAX], ans[AUTH_LINE_MAX];
+	int fd1, fd2, fd3;
+
+	fd1 = raw(w);
+	fd2 = raw(w);
+	CHECK(idle(w, 5) == 0);
+	CHECK(rawline(fd1, c1, sizeof(c1)) > 0);
+	CHECK(rawline(fd2, c2, sizeof(c2)) > 0);
+	CHECK(strcmp(c1, c2) != 0);
+	CHECK(trigger_wait_pending(w) == 2);
+	/* fd2 goes away unanswered: its challenge is not handed on. */
+	close(fd2);
+	fd3 = raw(w);
+	CHECK(idle(w, 5) == 0);
+	CHECK(rawline(fd3, c3, sizeof(c3)) > 0);
+	CHECK(strcmp(c3, c1) != 0 && strcmp(c3, c2) != 0);
+	/* A right proof for fd1's challenge, on fd3: DENIED, no trigger. */
+	CHECK(auth_proof_new(&p, "sesame", 6, "trigger", c1, proof,
+		  sizeof(proof), NULL, 0) == 0);
+	CHECK(write(fd3, proof, strlen(proof)) > 0 && write(fd3, "\n", 1) == 1);
+	CHECK(idle(w, 50) == 0);
+	CHECK(rawline(fd3, ans, sizeof(ans)) > 0);
+	CHECK(strcmp(ans, "BASHSOCK/1 DENIED") == 0);
+	/* The same proof on fd1, whose challenge it answers, fires. */
+	CHECK(write(fd1, proof, strlen(proof)) > 0 && write(fd1, "\n", 1) == 1);
+	CHECK(idle(w, 50) == 1);
+	CHECK(rawline(fd1, ans, sizeof(ans)) > 0);
+	CHECK(auth_proof_check(&p, ans, NULL, 0) == 0);
+	close(fd1);
+	close(fd3);
+	trigger_wait_close(w);
+}
+
 static void
 test_signals(void)
 {
@@ -410,6 +452,7 @@ main(void)
 	test_junk();
 	test_silent();
 	test_replay();
+	test_challenge_per_connection();
 	test_signals();
 	test_sender_errors();
 	test_deadline();
