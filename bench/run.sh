@@ -106,10 +106,27 @@ take() {
 	fi
 }
 
-# cases NAME ARGS...: one measured side, in a fresh bash and namespace.
+# cases NAME ARGS...: one measured side, in a fresh bash and namespace
+# (on the round's CPU, for the cases interleave pins).
 cases() {
-	BASHSOCK_NS=bench-$RUN-$BASHPID-$RANDOM timeout -k 5 "$TOOL_TIMEOUT" \
-		bash "$BENCH_DIR/cases.sh" "$@"
+	BASHSOCK_NS=bench-$RUN-$BASHPID-$RANDOM "${PIN[@]}" timeout -k 5 \
+		"$TOOL_TIMEOUT" bash "$BENCH_DIR/cases.sh" "$@"
+}
+
+# The two vCPUs of this kind of machine do not run at the same speed: the
+# same `while read -r line` loop took 12.6-13.2 us a line on one and
+# 9.2-9.9 us on the other, for seconds at a time, so a single-process loop
+# timed by the wall clock measured the CPU it landed on. interleave runs
+# every tool of these cases on one CPU per round, the next CPU the next
+# round: each round compares like with like, and the rounds cover both.
+PINNED_CASES=" poll plain plain1 scale "
+NCPU=$(nproc 2>/dev/null || echo 1)
+PIN=()
+pin_round() {
+	PIN=()
+	[[ $PINNED_CASES == *" $1 "* ]] && ((NCPU > 1)) && have taskset &&
+		PIN=(taskset -c $((($2 - 1) % NCPU)))
+	return 0
 }
 
 # newport VAR: a port nothing is bound to, never the same one twice in a row.
@@ -138,13 +155,16 @@ interleave() {
 				order=("${specs[i]}" "${order[@]}")
 			fi
 		done
-		printf '  %-10s round %d/%d: ' "$id" "$r" "$REPS" >&2
+		pin_round "$id" "$r"
+		printf '  %-10s round %d/%d%s: ' "$id" "$r" "$REPS" \
+			"${PIN[*]:+ (${PIN[*]})}" >&2
 		for spec in "${order[@]}"; do
 			# shellcheck disable=SC2086  # runner and its words
 			${spec#*|} "$id" "${spec%%|*}"
 		done
 		printf '\n' >&2
 	done
+	PIN=()
 	printf '  %-10s %s s\n' "$id" "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')" >&2
 }
 
@@ -292,9 +312,9 @@ r_plain() {
 		take "$id" "$tool" cases plain_read loaded $form "$TMP/file" "$PASSES"
 		;;
 	"builtins, 1000 bindings")
-		take "$id" "$tool" env BASHSOCK_NS=bench-$RUN-s1000 timeout -k 5 \
-			"$TOOL_TIMEOUT" bash "$BENCH_DIR/cases.sh" plain_read loaded \
-			$form "$TMP/file" "$PASSES"
+		take "$id" "$tool" env BASHSOCK_NS=bench-$RUN-s1000 "${PIN[@]}" \
+			timeout -k 5 "$TOOL_TIMEOUT" bash "$BENCH_DIR/cases.sh" \
+			plain_read loaded $form "$TMP/file" "$PASSES"
 		;;
 	esac
 }
@@ -317,8 +337,9 @@ case_plain() {
 
 r_scale() {
 	local id=$1 tool=$2 n=${2%% *}
-	take "$id" "$tool" env "BASHSOCK_NS=bench-$RUN-s$n" timeout -k 5 \
-		"$TOOL_TIMEOUT" bash "$BENCH_DIR/cases.sh" scale_read "$POLL_N"
+	take "$id" "$tool" env "BASHSOCK_NS=bench-$RUN-s$n" "${PIN[@]}" \
+		timeout -k 5 "$TOOL_TIMEOUT" bash "$BENCH_DIR/cases.sh" \
+		scale_read "$POLL_N"
 }
 
 case_scale() {
