@@ -23,6 +23,34 @@ static const char *rd_bash_usage;
 static char *rd_buf;
 static size_t rd_bufsz;
 
+/* An option letter: RD_OPT_SOCKET (-l -b -w -v), RD_OPT_ARG (one of bash's
+ * read options that take an argument), or 0. A switch, not strchr: it runs
+ * on every plain read. */
+enum { RD_OPT_SOCKET = 1, RD_OPT_ARG };
+
+static int
+rd_opt_kind(char c)
+{
+	switch (c) {
+	case 'l':
+	case 'b':
+	case 'w':
+	case 'v':
+		return RD_OPT_SOCKET;
+	case 'a':
+	case 'd':
+	case 'i':
+	case 'n':
+	case 'N':
+	case 'p':
+	case 't':
+	case 'u':
+		return RD_OPT_ARG;
+	default:
+		return 0;
+	}
+}
+
 /*
  * 1 when the call names a socket option (-l -b -w -v) before its first
  * operand; bash's options that take an argument are skipped with it.
@@ -31,15 +59,17 @@ static int
 rd_has_socket_opt(WORD_LIST *l)
 {
 	const char *p;
+	int k;
 
 	for (; l != NULL; l = l->next) {
 		p = l->word->word;
-		if (p[0] != '-' || p[1] == '\0' || strcmp(p, "--") == 0)
+		if (p[0] != '-' || p[1] == '\0' ||
+		    (p[1] == '-' && p[2] == '\0'))
 			return 0;
 		for (p++; *p != '\0'; p++) {
-			if (strchr("lbwv", *p) != NULL)
+			if ((k = rd_opt_kind(*p)) == RD_OPT_SOCKET)
 				return 1;
-			if (strchr("adinNptu", *p) != NULL) {
+			if (k == RD_OPT_ARG) {
 				if (p[1] == '\0' && l->next != NULL)
 					l = l->next;
 				break;
