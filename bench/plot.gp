@@ -3,12 +3,12 @@
 # datafile: LABEL<TAB>ADVANTAGE, where ADVANTAGE is how many times better
 # bashsock is than that anchor (above 1: bashsock wins), one bar per line.
 
-set terminal svg size 1000,(120 + 22 * system("wc -l < '" . datafile . "'")) \
+set terminal svg size 1200,(120 + 22 * system("wc -l < '" . datafile . "'")) \
     font "sans,11" background "#ffffff"
 set output outfile
 set datafile separator "\t"
 set title "bashsock against the tools users would pick instead\n{/*0.8 " . subtitle . "}"
-set xlabel "times better than the anchor (log scale; right of 1: bashsock wins)"
+set xlabel "times better than the anchor, log scale\n(right of 1: bashsock wins)"
 set logscale x 10
 set xrange [0.005:50]
 set format x "%g×"

@@ -630,9 +630,12 @@ summarise() {
 					else met = (x + 0 <= gval[id, tl] + 0) ? "yes" : "NO"
 				}
 				s = ((id, tl) in st) ? st[id, tl] : (n ? "ok" : "no data")
-				if (n) print id, title[id], tl, role[id, tl], unit[id], better[id], n,
+				# role R: the anchor the ratios are taken against
+				# where a case has several
+				rl = refto[id] == tl ? "R" : role[id, tl]
+				if (n) print id, title[id], tl, rl, unit[id], better[id], n,
 				    mn[k], md[k], mx[k], (r == "" ? "" : sprintf("%.3f", r)), g, met, s, short[id]
-				else print id, title[id], tl, role[id, tl], unit[id], better[id], 0,
+				else print id, title[id], tl, rl, unit[id], better[id], 0,
 				    "", "", "", "", g, met, s, short[id]
 			}
 		}
@@ -682,10 +685,11 @@ chart() {
 		return 0
 	}
 	awk -F'\t' -v OFS='\t' '
-	NR == FNR { if ($4 == "A") anchor[$1] = anchor[$1] == "" ? $3 : "?"; next }
+	NR == FNR { if ($4 == "R") anchor[$1] = $3
+		else if ($4 == "A" && !($1 in anchor)) anchor[$1] = $3; next }
 	FNR > 1 && $11 != "" {
 		adv = $6 == "higher" ? $11 : 1 / $11
-		if ($4 == "A") label = $15 ": vs " $3
+		if ($4 == "A" || $4 == "R") label = $15 ": vs " $3
 		else label = $15 ": " $3 " vs " anchor[$1]
 		print label, adv
 	}' "$RESULTS/latest.tsv" "$RESULTS/latest.tsv" | tac >"$RESULTS/chart.dat"
