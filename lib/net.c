@@ -164,7 +164,7 @@ net_resolve(
 	/* An address literal first: AI_ADDRCONFIG would ask the kernel for
 	 * every interface address (a netlink dump) before it. */
 	hints.ai_flags = AI_NUMERICHOST;
-	if ((rc = getaddrinfo(host, ports, &hints, res)) == 0)
+	if (getaddrinfo(host, ports, &hints, res) == 0)
 		return 0;
 	hints.ai_flags = AI_ADDRCONFIG;
 	if ((rc = getaddrinfo(host, ports, &hints, res)) != 0) {
