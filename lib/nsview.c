@@ -83,42 +83,59 @@ nsv_drop(struct nsview *v)
 }
 
 static void
-nsv_insert(struct nsview *v, const char *id)
+nsv_insert(struct nsv_entry *tab, size_t mask, const char *id)
 {
-	size_t i = nsv_hash(id) & v->mask;
+	size_t i = nsv_hash(id) & mask;
 
-	while (v->tab[i].id[0] != '\0')
-		i = (i + 1) & v->mask;
-	strcpy(v->tab[i].id, id);
-	v->count++;
+	while (tab[i].id[0] != '\0')
+		i = (i + 1) & mask;
+	strcpy(tab[i].id, id);
 }
 
-/* Reads the directory again; on failure the view is left empty. */
+/* Doubles the table (no ring is mapped yet: only names move). */
+static int
+nsv_grow(struct nsview *v)
+{
+	size_t i, size = v->tab == NULL ? 16 : 2 * (v->mask + 1);
+	struct nsv_entry *t = calloc(size, sizeof(*t));
+
+	if (t == NULL)
+		return -1;
+	if (v->tab != NULL)
+		for (i = 0; i <= v->mask; i++)
+			if (v->tab[i].id[0] != '\0')
+				nsv_insert(t, size - 1, v->tab[i].id);
+	free(v->tab);
+	v->tab = t;
+	v->mask = size - 1;
+	return 0;
+}
+
+/* Reads the directory again, in one pass: a name that exists all along is
+ * returned by readdir even while others are added, but a second pass
+ * capped at the first pass's count could stop before it (tmpfs lists the
+ * newest first). On failure the view is left empty. */
 static void
 nsv_refresh(struct nsview *v)
 {
 	struct dirent *de;
-	size_t n = 0, size = 16;
 	DIR *d;
 
 	v->seen = __atomic_load_n(v->gen, __ATOMIC_ACQUIRE);
 	nsv_drop(v);
 	if ((d = opendir(v->dir)) == NULL)
 		return;
-	while ((de = readdir(d)) != NULL)
-		if (parse_id(de->d_name) == 0)
-			n++;
-	while (size < 2 * n)
-		size *= 2;
-	if ((v->tab = calloc(size, sizeof(*v->tab))) == NULL) {
-		closedir(d);
-		return;
+	while ((de = readdir(d)) != NULL) {
+		if (parse_id(de->d_name) == -1)
+			continue;
+		if ((v->tab == NULL || 2 * (v->count + 1) > v->mask + 1) &&
+		    nsv_grow(v) == -1) {
+			nsv_drop(v);
+			break;
+		}
+		nsv_insert(v->tab, v->mask, de->d_name);
+		v->count++;
 	}
-	v->mask = size - 1;
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL && v->count < n)
-		if (parse_id(de->d_name) == 0)
-			nsv_insert(v, de->d_name);
 	closedir(d);
 }
 
