@@ -205,13 +205,21 @@ reader100() {
 	bash -c 'source "$1" || exit 9
 	t0=$2 out=$3
 	for ((i = 1; i <= 100; i++)); do
-		until grep -q "^d$i " "$out"; do sleep 0.02; done
+		for ((k = 0; k < 500; k++)); do
+			grep -q "^d$i " "$out" && break
+			sleep 0.02
+		done
 		for ((j = 1; j <= 10; j++)); do
-			read -l -w 10 -v line "d$i" || exit 1
-			[ "$line" = "d$i $j" ] || exit 2
+			read -l -w 10 -v line "d$i"
+			rc=$?
+			if [ $rc -ne 0 ] || [ "$line" != "d$i $j" ]; then
+				echo "d$i line $j: status $rc, got \"$line\""
+				exit 1
+			fi
 		done
 		read -l -w 10 -v line "d$i"
-		[ $? -eq 3 ] || exit 3
+		rc=$?
+		[ $rc -eq 3 ] || { echo "d$i after line 10: status $rc"; exit 1; }
 	done
 	t1=$EPOCHREALTIME
 	echo "${t0%.*}.${t0#*.} ${t1%.*}.${t1#*.}" |
@@ -233,7 +241,13 @@ reader100() {
 	bs_bg bash -c 'source "$1" && master k 127.0.0.1 "$2" "$3"' _ \
 		"$LOADER" "$port" "$D" 2>"$T/master.err" 3>&-
 	local mpid=$BS_LAST
-	run -0 reader100 "$t0"
+	run reader100 "$t0"
+	if [ "$status" -ne 0 ]; then
+		echo "reader: $output"
+		sed 's/^/pool.err: /' "$T/pool.err"
+		sed 's/^/master.err: /' "$T/master.err"
+		fail "the reader failed"
+	fi
 	echo "# 100 daemons: $output s from master start to the last line read" >&3
 	bs_wait_gone "$mpid"
 	wait "$mpid" || rc=$?
