@@ -51,8 +51,8 @@ test_churn(void)
 		for (k = 0; k < 5; k++) {
 			for (i = 0; i < 200; i++) {
 				snprintf(id, sizeof(id), "n%d", i);
-				if (bind_create(&b[i], NS, id, 4096, RING_IN,
-					0) == -1)
+				if (bind_create(
+					&b[i], NS, id, 4096, RING_IN, 0) == -1)
 					_exit(2);
 			}
 			for (i = 0; i < 200; i++)
