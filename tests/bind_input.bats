@@ -212,9 +212,12 @@ other"
 		bs_wait_gone "$k"
 	done
 	: >"$BATS_TEST_TMPDIR/got"
-	while read -l -w 1 -v line in1; do
+	# 1,000 lines were sent; a 1,001st would be one too many.
+	for ((k = 0; k < 1001; k++)); do
+		read -l -w 10 -v line in1 || break
 		printf '%s\n' "$line" >>"$BATS_TEST_TMPDIR/got"
 	done
+	run -1 read -w 0.2 in1
 	for k in $(seq 1 20); do
 		seq -f "nc$k line %g" 1 50
 	done | sort >"$BATS_TEST_TMPDIR/want"
@@ -347,7 +350,7 @@ check_kill_closes() {
 # --- buffer size and backpressure --------------------------------------------
 
 @test "bind-input -s 1k holds the sender back instead of dropping bytes" {
-	local port
+	local port want got=0 k chunk
 	port=$(bs_free_port)
 	bind-input -s 1k -v pid small "$port"
 	head -c 300000 /dev/urandom | base64 -w 63 >"$BATS_TEST_TMPDIR/src"
@@ -355,7 +358,13 @@ check_kill_closes() {
 	# 64-byte lines: a full buffer holds exactly 16 of them.
 	bs_wait_buffered small 1024
 	: >"$BATS_TEST_TMPDIR/dst"
-	while read -w 2 small >>"$BATS_TEST_TMPDIR/dst"; do :; done
+	# Drained until every byte is here, each wait bounded.
+	want=$(stat -c %s "$BATS_TEST_TMPDIR/src")
+	for ((k = 0; k < 5000 && got < want; k++)); do
+		read -w 10 -v chunk small || break
+		printf '%s' "$chunk" >>"$BATS_TEST_TMPDIR/dst"
+		got=$((got + ${#chunk}))
+	done
 	cmp "$BATS_TEST_TMPDIR/src" "$BATS_TEST_TMPDIR/dst"
 }
 
