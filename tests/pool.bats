@@ -43,13 +43,14 @@ EOF
 }
 
 # mk_forever NAME: a daemon that writes "PID SID" to $T/NAME.ids, then
-# echoes forever (an external sleep: it has children to kill too).
+# echoes until killed (an external sleep: it has children to kill too),
+# or at most 5 minutes should a test fail to kill it.
 mk_forever() {
 	cat >"$D/$1" <<EOF
 #!/bin/bash
 echo "\$\$ \$(ps -o sid= -p \$\$)" >"$T/$1.ids"
-while :; do
-	echo "$1 \$((i++))"
+for ((i = 0; i < 6000; i++)); do
+	echo "$1 \$i"
 	sleep 0.05
 done
 EOF
