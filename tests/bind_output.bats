@@ -76,28 +76,6 @@ open(ready, "w").close()
 time.sleep(120)
 '
 
-# A sink that accepts, then reads nothing until file $3 exists, then
-# writes everything to $2 until the end of the stream.
-BO_LATE_PY='
-import os, socket, sys, time
-port, out, flag = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.bind(("127.0.0.1", port))
-s.listen(1)
-c, _ = s.accept()
-end = time.time() + 60
-while not os.path.exists(flag) and time.time() < end:
-    time.sleep(0.01)
-with open(out, "wb") as f:
-    while True:
-        b = c.recv(65536)
-        if not b:
-            break
-        f.write(b)
-'
-
 # --- connecting ----------------------------------------------------------
 
 @test "bind-output prints the helper's PID and bindings lists it connected" {
@@ -261,8 +239,8 @@ bo_seed_expected() {
 @test "closing waits for a slow peer to take what is queued" {
 	local port pid
 	port=$(bs_free_port)
-	bs_bg python3 -c "$BO_LATE_PY" "$port" "$BATS_TEST_TMPDIR/got" \
-		"$BATS_TEST_TMPDIR/go" 3>&-
+	bs_bg python3 "$BS_ROOT/tests/helpers/tcppeer.py" late "$port" \
+		"$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/go" 3>&-
 	BO_SINK=$BS_LAST
 	bs_wait_for 250 bs_port_listening "$port"
 	bind-output -v pid out1 127.0.0.1 "$port"

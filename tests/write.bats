@@ -42,35 +42,13 @@ bo_is() {
 	[ "$(bo_field "$1" "$2")" = "$3" ]
 }
 
-# A sink that accepts, reads nothing until file $3 exists, then writes
-# everything to $2 until the end of the stream.
-BO_LATE_PY='
-import os, socket, sys, time
-port, out, flag = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.bind(("127.0.0.1", port))
-s.listen(1)
-c, _ = s.accept()
-end = time.time() + 60
-while not os.path.exists(flag) and time.time() < end:
-    time.sleep(0.01)
-with open(out, "wb") as f:
-    while True:
-        b = c.recv(65536)
-        if not b:
-            break
-        f.write(b)
-'
-
 # bo_open_late ID: binding ID (1 KiB buffer) to a sink that reads nothing
 # until $BATS_TEST_TMPDIR/go exists.
 bo_open_late() {
 	local port
 	port=$(bs_free_port)
-	bs_bg python3 -c "$BO_LATE_PY" "$port" "$BO_OUT" "$BATS_TEST_TMPDIR/go" \
-		</dev/null 3>&-
+	bs_bg python3 "$BS_ROOT/tests/helpers/tcppeer.py" late "$port" \
+		"$BO_OUT" "$BATS_TEST_TMPDIR/go" </dev/null 3>&-
 	BO_SINK=$BS_LAST
 	bs_wait_for 250 bs_port_listening "$port"
 	bind-output -s 1k -v BO_PID "$1" 127.0.0.1 "$port"

@@ -17,6 +17,11 @@
                            prints "listening", waits until killed
   try PORT [HOST]          one connection attempt: prints "refused" or
                            "connected" (and closes)
+  late PORT OUT FLAG       a slow sink: listens on 127.0.0.1:PORT with a
+                           4 KiB receive buffer, accepts one connection,
+                           reads nothing until file FLAG exists (60 s at
+                           most), then writes all it receives to OUT until
+                           the end of the stream
 
 HOST defaults to 127.0.0.1. Every socket operation has a timeout.
 """
@@ -138,9 +143,28 @@ def cmd_try(port, host="127.0.0.1"):
     s.close()
 
 
+def cmd_late(port, out, flag):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind(("127.0.0.1", int(port)))
+    s.listen(1)
+    c, _ = s.accept()
+    end = time.time() + 60
+    while not os.path.exists(flag) and time.time() < end:
+        time.sleep(0.01)
+    with open(out, "wb") as f:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            f.write(b)
+
+
 def main():
     cmds = {"send": cmd_send, "hold": cmd_hold, "split": cmd_split,
-            "expect": cmd_expect, "listen": cmd_listen, "try": cmd_try}
+            "expect": cmd_expect, "listen": cmd_listen, "try": cmd_try,
+            "late": cmd_late}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.stderr.write(__doc__)
         sys.exit(2)
