@@ -117,6 +117,24 @@ helper_scrub(int keep, int keep_stderr)
 			close(fd);
 }
 
+int
+helper_spawnattr(posix_spawnattr_t *at, short flags)
+{
+	sigset_t all, none;
+	int e;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	if ((e = posix_spawnattr_init(at)) != 0)
+		return e;
+	flags |= POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+	if ((e = posix_spawnattr_setflags(at, flags)) != 0 ||
+	    (e = posix_spawnattr_setsigdefault(at, &all)) != 0 ||
+	    (e = posix_spawnattr_setsigmask(at, &none)) != 0)
+		posix_spawnattr_destroy(at);
+	return e;
+}
+
 /*
  * Starts the helper program with the report pipe's write end wfd on 3 and
  * what helper_scrub gives a forked helper: /dev/null on 0-2, no other
@@ -130,15 +148,12 @@ helper_exec(const char *prog, char *const *argv, char *const *envp, int wfd)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	sigset_t all, none;
 	pid_t pid = -1;
 	int e;
 
-	sigfillset(&all);
-	sigemptyset(&none);
 	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
 		goto out;
-	if ((e = posix_spawnattr_init(&at)) != 0) {
+	if ((e = helper_spawnattr(&at, POSIX_SPAWN_SETSID)) != 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		goto out;
 	}
@@ -149,12 +164,7 @@ helper_exec(const char *prog, char *const *argv, char *const *envp, int wfd)
 		 &fa, 0, "/dev/null", O_RDWR, 0)) != 0 ||
 	    (e = posix_spawn_file_actions_adddup2(&fa, 0, 1)) != 0 ||
 	    (e = posix_spawn_file_actions_adddup2(&fa, 0, 2)) != 0 ||
-	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 4)) != 0 ||
-	    (e = posix_spawnattr_setflags(
-		 &at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
-			  POSIX_SPAWN_SETSIGMASK)) != 0 ||
-	    (e = posix_spawnattr_setsigdefault(&at, &all)) != 0 ||
-	    (e = posix_spawnattr_setsigmask(&at, &none)) != 0)
+	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 4)) != 0)
 		goto done;
 	e = posix_spawn(&pid, prog, &fa, &at, argv, envp);
 done:

@@ -18,6 +18,7 @@
 #ifndef BASHSOCK_HELPER_H
 #define BASHSOCK_HELPER_H
 
+#include <spawn.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -65,6 +66,10 @@ pid_t helper_spawn(helper_fn fn, void *arg, const char *name, char *const *argv,
  * around the fork, so no handler of the shell runs, and sets its own.
  */
 void helper_scrub(int keep, int keep_stderr);
+/* Initialises at for a child that starts clean: every signal at its
+ * default and none blocked, plus flags (POSIX_SPAWN_SETSID, ...). 0, or an
+ * errno value (at is not left initialised). */
+int helper_spawnattr(posix_spawnattr_t *at, short flags);
 
 /* Reads the child's report; 0 when read (check rep->status), -1 with errno:
  * EINTR (call again after handling the signal), EPIPE (the child died

@@ -158,29 +158,21 @@ master_spawn(const char *path, int sock, char *const *envp)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	sigset_t all, none;
 	char *argv[3];
 	pid_t pid = -1;
 	int e;
 
 	if (envp == NULL)
 		envp = environ;
-	sigfillset(&all);
-	sigemptyset(&none);
 	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
 		goto out;
-	if ((e = posix_spawnattr_init(&at)) != 0) {
+	if ((e = helper_spawnattr(&at, POSIX_SPAWN_SETPGROUP)) != 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		goto out;
 	}
 	if ((e = posix_spawn_file_actions_adddup2(&fa, sock, 1)) != 0 ||
 	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
-	    (e = posix_spawnattr_setflags(
-		 &at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-			  POSIX_SPAWN_SETSIGMASK)) != 0 ||
-	    (e = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
-	    (e = posix_spawnattr_setsigdefault(&at, &all)) != 0 ||
-	    (e = posix_spawnattr_setsigmask(&at, &none)) != 0)
+	    (e = posix_spawnattr_setpgroup(&at, 0)) != 0)
 		goto done;
 	argv[0] = (char *)path;
 	argv[1] = NULL;
