@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #define RING_MAGIC 0x6b636f7368736162ULL /* "bashsock" */
-#define RING_VERSION 1
+#define RING_VERSION 2
 #define RING_HDR 4096 /* data starts one page in */
 
 enum ring_kind { RING_IN = 1, RING_OUT = 2 };
@@ -65,6 +65,11 @@ struct ring_hdr {
 	uint32_t clients;  /* inputs: clients connected */
 	uint32_t conn;	   /* outputs: enum ring_conn */
 	uint32_t wlock;	   /* outputs: PID of the writer holding the lock */
+	uint32_t spare;
+	/* outputs: bytes written but never acknowledged by the peer when the
+	 * helper gave up at close (after OUTPUT_DRAIN); set before it exits,
+	 * read by `unbind' from its mapping. */
+	uint64_t undelivered;
 
 	uint64_t head __attribute__((aligned(64)));
 	uint32_t wseq;	/* futex: bumped when bytes or state arrive */
