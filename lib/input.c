@@ -13,9 +13,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+/* Why a client is out of epoll. */
+enum park { PARK_NONE = 0, PARK_OWNER, PARK_SPACE };
+
 struct client {
 	int fd;
-	int parked; /* out of epoll until the owner or free space changes */
+	int parked; /* enum park */
 	char *stash;
 	size_t slen;
 	struct client *next;
@@ -25,10 +28,15 @@ struct input {
 	struct binding b;
 	struct ring *r;
 	int ep, lfd, one, accepted;
+	int lwatched;	   /* the listener is under epoll */
+	int64_t accept_at; /* accept failed for want of descriptors: not
+			      before this time (0: no pause) */
 	size_t stash_max;
-	unsigned nclients, nparked;
+	unsigned nclients;
+	unsigned npark[3]; /* clients parked, by enum park */
 	struct client *clients, *owner;
-	sigset_t waitmask; /* the mask to wait with: stop signals open */
+	int64_t owner_moved; /* the owner last moved the stream (or could) */
+	sigset_t waitmask;   /* the mask to wait with: stop signals open */
 };
 
 static volatile int input_stop;
@@ -50,29 +58,59 @@ input_watch(struct input *in, int fd, void *ptr, int on)
 	epoll_ctl(in->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
 }
 
+/*
+ * Watches the listener exactly when a new client could be taken: it is
+ * open, the client limit is not reached, and accept is not paused for
+ * want of descriptors (EMFILE and the like leave the listener readable:
+ * watching it then would spin).
+ */
 static void
-input_park(struct input *in, struct client *c)
+input_listen(struct input *in, int64_t now)
+{
+	int want = in->lfd != -1 && in->nclients < INPUT_MAX_CLIENTS &&
+		   (in->accept_at == 0 || now >= in->accept_at);
+
+	if (want && in->accept_at != 0)
+		in->accept_at = 0;
+	if (want != in->lwatched) {
+		input_watch(in, in->lfd, NULL, want);
+		in->lwatched = want;
+	}
+}
+
+static void
+input_park(struct input *in, struct client *c, int why)
 {
 	if (c->parked)
 		return;
 	input_watch(in, c->fd, c, 0);
-	c->parked = 1;
-	in->nparked++;
+	c->parked = why;
+	in->npark[why]++;
 }
 
-/* Puts every parked client back under epoll: owner or space changed. */
+/* Puts the clients parked for the reason why back under epoll. */
 static void
-input_unpark(struct input *in)
+input_unpark(struct input *in, int why)
 {
 	struct client *c;
 
-	for (c = in->clients; c != NULL && in->nparked > 0; c = c->next) {
-		if (c->parked) {
-			c->parked = 0;
-			in->nparked--;
+	for (c = in->clients; c != NULL && in->npark[why] > 0; c = c->next) {
+		if (c->parked == why) {
+			in->npark[why]--;
+			c->parked = PARK_NONE;
 			input_watch(in, c->fd, c, 1);
 		}
 	}
+}
+
+/* c takes the stream (NULL: nobody holds it); waiters for it go again. */
+static void
+input_set_owner(struct input *in, struct client *c)
+{
+	in->owner = c;
+	in->owner_moved = helper_now();
+	if (c == NULL)
+		input_unpark(in, PARK_OWNER);
 }
 
 static void
@@ -84,19 +122,19 @@ input_drop(struct input *in, struct client *c)
 		;
 	*pp = c->next;
 	if (c->parked)
-		in->nparked--;
+		in->npark[c->parked]--;
+	else
+		input_watch(in, c->fd, c, 0);
 	close(c->fd);
 	free(c->stash);
 	free(c);
 	in->nclients--;
 	input_count(in);
-	if (in->owner == c) {
-		in->owner = NULL;
-		input_unpark(in);
-	}
-	/* Room for one more client again. */
-	if (!in->one && in->lfd != -1 && in->nclients == INPUT_MAX_CLIENTS - 1)
-		input_watch(in, in->lfd, NULL, 1);
+	/* A descriptor is free again: accept may work now. */
+	in->accept_at = 0;
+	if (in->owner == c)
+		input_set_owner(in, NULL);
+	input_listen(in, helper_now());
 }
 
 static void
@@ -105,8 +143,14 @@ input_accept(struct input *in)
 	struct client *c;
 	int fd;
 
-	while (in->nclients < INPUT_MAX_CLIENTS &&
-	       (fd = net_accept(in->lfd)) != -1) {
+	while (in->nclients < INPUT_MAX_CLIENTS) {
+		if ((fd = net_accept(in->lfd)) == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				in->accept_at =
+				    helper_now() + INPUT_ACCEPT_PAUSE;
+			break; /* EAGAIN: none left; else the next event */
+		}
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
 			close(fd);
 			continue;
@@ -120,21 +164,50 @@ input_accept(struct input *in)
 		input_watch(in, fd, c, 1);
 		if (in->one) {
 			/* One client only: nobody else gets in. */
-			input_watch(in, in->lfd, NULL, 0);
+			if (in->lwatched)
+				input_watch(in, in->lfd, NULL, 0);
+			in->lwatched = 0;
 			close(in->lfd);
 			in->lfd = -1;
 			return;
 		}
 	}
-	if (in->nclients >= INPUT_MAX_CLIENTS)
-		input_watch(in, in->lfd, NULL, 0);
+	input_listen(in, helper_now());
+}
+
+/*
+ * The client's stream ended (or was reset): its last partial line goes out
+ * ended by a newline where another client may follow, so that line and the
+ * next client's first never merge. The caller checked there is room:
+ * free > slen.
+ */
+static void
+input_hangup(struct input *in, struct client *c)
+{
+	struct ring *r = in->r;
+	size_t total = c->slen;
+
+	ring_put(r, 0, c->stash, c->slen);
+	if (!in->one && (c->slen > 0 || in->owner == c)) {
+		ring_put(r, total, "\n", 1);
+		total++;
+	}
+	if (total > 0)
+		ring_publish(r, total);
+	c->slen = 0;
+	input_drop(in, c);
 }
 
 /*
  * Moves what client c has into the ring. The stash goes first (copied to
- * the unpublished area), then recv appends straight into the ring; only
- * whole lines are published, the partial rest goes back to the stash.
- * Returns 1 when the ring or the client set changed.
+ * the unpublished area), then recv appends straight into the ring. On a
+ * -1 binding everything is published as it comes (one client: nothing to
+ * keep apart). Otherwise only whole lines are, the partial rest goes back
+ * to the stash, and a rest longer than the stash makes c the owner of the
+ * stream: it is published as it comes, others wait, until c's newline.
+ * A client with no room to move is parked until readers make room; one
+ * that must wait for the owner, until the owner lets go. Returns 1 when
+ * the ring or the client set changed.
  */
 static int
 input_service(struct input *in, struct client *c)
@@ -147,12 +220,12 @@ input_service(struct input *in, struct client *c)
 	char *p1, *p2;
 
 	if (in->owner != NULL && in->owner != c) {
-		input_park(in, c);
+		input_park(in, c, PARK_OWNER);
 		return 0;
 	}
 	fre = ring_free(r);
 	if (fre <= c->slen) {
-		input_park(in, c);
+		input_park(in, c, PARK_SPACE);
 		return 0;
 	}
 	ring_put(r, 0, c->stash, c->slen);
@@ -164,41 +237,33 @@ input_service(struct input *in, struct client *c)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n <= 0) {
-		/* Disconnect (or reset): its last partial line goes out, ended
-		 * by a newline where another client may follow, so that line
-		 * and the next client's first never merge. There is room:
-		 * fre > slen. */
-		total = c->slen;
-		if (!in->one && (c->slen > 0 || in->owner == c)) {
-			ring_put(r, total, "\n", 1);
-			total++;
-		}
-		ring_publish(r, total);
-		c->slen = 0;
-		input_drop(in, c);
+		input_hangup(in, c);
 		return 1;
 	}
 	total = c->slen + (size_t)n;
-	if (in->owner == c) {
-		/* Looked at before publishing: ring_last_nl is relative to
-		 * head, which the publish moves past these bytes. */
-		k = ring_last_nl(r, total);
+	if (in->one) {
 		ring_publish(r, total);
 		c->slen = 0;
-		if (k == (ssize_t)total - 1) {
-			in->owner = NULL;
-			input_unpark(in);
-		}
 		return 1;
 	}
+	/* Looked at before publishing: ring_last_nl is relative to head,
+	 * which the publish moves past these bytes. */
 	k = ring_last_nl(r, total);
+	if (in->owner == c) {
+		ring_publish(r, total);
+		c->slen = 0;
+		in->owner_moved = helper_now();
+		if (k == (ssize_t)total - 1)
+			input_set_owner(in, NULL);
+		return 1;
+	}
 	pub = k >= 0 ? (size_t)k + 1 : 0;
 	rem = total - pub;
 	if (rem > in->stash_max) {
 		/* A line longer than the stash: it takes the stream. */
 		ring_publish(r, total);
 		c->slen = 0;
-		in->owner = c;
+		input_set_owner(in, c);
 		return 1;
 	}
 	if (rem > 0 && c->stash == NULL &&
@@ -215,11 +280,42 @@ input_service(struct input *in, struct client *c)
 }
 
 /*
- * Waits for readers to free space while every client is parked for it:
- * until more than stash_max bytes are free (ring_take wakes this only once
- * less than half the ring is used, which leaves more than that), for at
- * most 100 ms. A take that races the check just moves rseq, so the futex
- * wait returns at once and the loop checks again.
+ * The owner holds the stream with an unfinished line while others wait
+ * for it, and has not moved it for INPUT_OWNER_IDLE although it could (it
+ * is not parked for room): its partial line is ended with a newline, as
+ * if it had disconnected, and the others go on. Its later bytes start a
+ * new line. Returns the ms until the owner's time is up (-1: no limit).
+ */
+static int
+input_owner_check(struct input *in, int64_t now)
+{
+	struct client *o = in->owner;
+	int64_t left;
+
+	if (o == NULL || in->npark[PARK_OWNER] == 0)
+		return -1;
+	if (o->parked == PARK_SPACE) {
+		in->owner_moved = now; /* held back by readers, not by o */
+		return -1;
+	}
+	left = in->owner_moved + INPUT_OWNER_IDLE - now;
+	if (left > 0)
+		return (int)((left + 999999) / 1000000);
+	if (ring_free(in->r) == 0)
+		return -1; /* room comes with a take; o is parked then */
+	ring_put(in->r, 0, "\n", 1);
+	ring_publish(in->r, 1);
+	input_set_owner(in, NULL);
+	return -1;
+}
+
+/*
+ * Waits for readers to free space while clients are parked for it: until
+ * more than stash_max bytes are free (ring_take wakes this only once less
+ * than half the ring is used, which leaves more than that), for at most
+ * INPUT_SPACE_WAIT; then they go back under epoll. A take that races the
+ * check just moves rseq, so the futex wait returns at once and the loop
+ * checks again.
  */
 static void
 input_wait_space(struct input *in)
@@ -228,10 +324,9 @@ input_wait_space(struct input *in)
 	uint32_t seq;
 	sigset_t old;
 
-	if (in->nparked == 0 || in->owner != NULL ||
-	    ring_free(in->r) > INPUT_STASH_MAX)
+	if (in->npark[PARK_SPACE] == 0)
 		return;
-	deadline = helper_now() + 100000000;
+	deadline = helper_now() + INPUT_SPACE_WAIT;
 	sigprocmask(SIG_SETMASK, &in->waitmask, &old);
 	while (!input_stop && (left = deadline - helper_now()) > 0) {
 		seq = ring_rseq(in->r);
@@ -240,29 +335,51 @@ input_wait_space(struct input *in)
 		ring_wait_space(in->r, seq, left);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	input_unpark(in);
+	input_unpark(in, PARK_SPACE);
 }
 
+/* The epoll timeout in ms: the earliest of the owner's time, an accept
+ * pause, and a look at space for parked clients. */
+static int
+input_timeout(struct input *in, int64_t now)
+{
+	int t = input_owner_check(in, now), a;
+
+	if (in->npark[PARK_SPACE] > 0 && (t == -1 || t > 100))
+		t = 100;
+	if (in->accept_at != 0) {
+		a = in->accept_at > now
+			? (int)((in->accept_at - now + 999999) / 1000000)
+			: 0;
+		if (t == -1 || a < t)
+			t = a;
+	}
+	return t;
+}
+
+/*
+ * The helper's loop: wait for room when clients are parked for it, then
+ * for events (clients, the listener, the owner's time, an accept pause),
+ * and serve them, until a stop signal or the end of a -1 binding.
+ */
 static void
 input_loop(struct input *in)
 {
 	struct epoll_event ev[64];
-	int n, i, timeout;
+	int n, i;
 
 	while (!input_stop) {
 		if (in->one && in->accepted && in->nclients == 0)
 			return; /* the one client is gone and flushed */
 		input_wait_space(in);
-		timeout = in->nparked > 0 && in->owner == NULL ? 100 : -1;
-		n = epoll_pwait(in->ep, ev, 64, timeout, &in->waitmask);
-		if (n == 0 && in->nparked > 0)
-			input_unpark(in);
+		n = epoll_pwait(in->ep, ev, 64, input_timeout(in, helper_now()),
+		    &in->waitmask);
+		input_listen(in, helper_now());
 		for (i = 0; i < n && !input_stop; i++) {
 			if (ev[i].data.ptr == NULL)
 				input_accept(in);
-			else if (input_service(in, ev[i].data.ptr) &&
-				 in->nparked > 0 && in->owner == NULL)
-				input_unpark(in);
+			else
+				input_service(in, ev[i].data.ptr);
 		}
 	}
 }
@@ -305,8 +422,12 @@ input_main(void *arg, int reportfd)
 
 	in.lfd = net_listen(o->addr, o->port, 128, err, sizeof(err));
 	if (in.lfd == -1) {
-		helper_fail(reportfd, 1, errno, "%s port %d: %s",
-		    o->addr ? o->addr : "*", o->port, err);
+		if (o->addr != NULL)
+			helper_fail(reportfd, 1, errno, "%s port %d: %s",
+			    o->addr, o->port, err);
+		else
+			helper_fail(
+			    reportfd, 1, errno, "port %d: %s", o->port, err);
 		return 1;
 	}
 	if (bind_create(&in.b, o->ns, o->id, o->cap, RING_IN,
@@ -332,7 +453,7 @@ input_main(void *arg, int reportfd)
 		    reportfd, 1, e, "%s: epoll: %s", o->id, strerror(e));
 		return 1;
 	}
-	input_watch(&in, in.lfd, NULL, 1);
+	input_listen(&in, helper_now());
 	snprintf(where, sizeof(where), "%u", in.r->h->port);
 	helper_ready(reportfd, where);
 

@@ -4,8 +4,11 @@
  * clients interleave: a client's partial line waits in its stash until its
  * newline or its disconnect. A line longer than half the ring (or 64 KiB) is
  * published as it comes, and that client keeps the stream to itself until
- * its newline. When the ring is full the helper stops reading, so TCP holds
- * the senders back.
+ * its newline, or until it has not moved it for INPUT_OWNER_IDLE while
+ * others wait (its partial line is then ended by a newline, as on a
+ * disconnect). A -1 binding publishes every byte as it comes. When the ring
+ * is full the helper stops reading, so TCP holds the senders back; a
+ * client held back by the ring is never held by anything else.
  */
 #ifndef BASHSOCK_INPUT_H
 #define BASHSOCK_INPUT_H
@@ -14,6 +17,14 @@
 
 #define INPUT_MAX_CLIENTS 1024
 #define INPUT_STASH_MAX (64 * 1024)
+/* An owner that does not move its line for this long while others wait
+ * for the stream gives it up (its partial line ended by a newline). */
+#define INPUT_OWNER_IDLE 2000000000LL
+/* Longest wait for readers to make room before looking at events again. */
+#define INPUT_SPACE_WAIT 100000000LL
+/* accept failed for want of descriptors: try again after this long, or
+ * as soon as a client of ours goes. */
+#define INPUT_ACCEPT_PAUSE 100000000LL
 
 struct input_opts {
 	const char *ns;

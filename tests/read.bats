@@ -125,13 +125,11 @@ reader_waits() {
 	pid=$BS_BIND_PID
 	bs_bg python3 "$BS_PEER" hold "$port" 'one\ntail' >"$T/hold" 3>&-
 	bs_wait_for 250 bs_file_has "$T/hold" connected
-	bs_wait_buffered one 4
+	bs_wait_buffered one 8
 	run -0 read -l one
 	assert_output one
-	# The client is still there: no line, and the partial line is held.
+	# The client is still there: no line for -l, the partial one is held.
 	run -1 read -l -w 0.2 one
-	assert_output ""
-	run -1 read one
 	assert_output ""
 	kill -TERM "$BS_LAST"
 	bs_wait_for 250 bs_is_field one 7 ended
@@ -140,6 +138,18 @@ reader_waits() {
 	run -3 read -l one
 	assert_output ""
 	bs_wait_gone "$pid"
+}
+
+@test "on a -1 binding bytes are readable as they come, without a newline" {
+	bind port one -1
+	bs_bg python3 "$BS_PEER" hold "$port" 'one\npass: ' >"$T/hold" 3>&-
+	bs_wait_for 250 bs_file_has "$T/hold" connected
+	bs_wait_buffered one 10
+	run -0 read -l one
+	assert_output one
+	# A prompt with no newline (a byte stream) is not held back.
+	run -0 read one
+	assert_output 'pass: '
 }
 
 @test "read -l -w waits for a whole line, not for any data" {
