@@ -23,14 +23,20 @@
 #define OUT_FINISH 1000000000LL	     /* for the peer to ack, past the drain */
 #define OUT_NAP 100000LL	     /* one look while lingering after a send */
 #define OUT_NAPS 20		     /* looks before announcing a real wait */
+#define OUT_ACKNAP_MIN 1000000LL     /* first wait for acks, writers blocked */
+#define OUT_ACKNAP_MAX 20000000LL    /* longest one */
 
 struct output {
 	struct binding b;
 	struct ring *r;
 	const struct output_opts *o;
 	int fd;		   /* the connection, -1 while down */
+	int peer_eof;	   /* the peer ended its sending side (half-close) */
+	size_t inflight;   /* bytes past tail handed to the socket, not yet
+			      acknowledged: they stay in the ring */
 	int64_t checked;   /* when the peer was last checked for a close */
 	int64_t backoff;   /* delay before the next reconnect attempt */
+	int64_t acknap;	   /* the next wait for acknowledgements */
 	int sent;	   /* bytes went out since the last wait */
 	sigset_t waitmask; /* the mask to wait with: stop signals open */
 };
@@ -67,20 +73,34 @@ output_where(struct output *out)
 
 /*
  * Reads and drops whatever the peer sent (we only send). Returns 0 while
- * the connection stands, -1 once the peer has closed or reset it.
+ * the connection stands, -1 once it is lost. The end of the peer's stream
+ * is a half-close, not a loss: the peer may still read (it sets peer_eof,
+ * and from then on only an error or a hang-up means the peer is gone).
  */
 static int
-output_discard(int fd)
+output_discard(struct output *out)
 {
 	char buf[16384];
+	struct pollfd pfd;
 	ssize_t n;
 	int i;
 
+	if (out->peer_eof) {
+		pfd.fd = out->fd;
+		pfd.events = 0;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) == 1 &&
+		    (pfd.revents & (POLLERR | POLLHUP)))
+			return -1;
+		return 0;
+	}
 	for (i = 0; i < 16; i++) {
-		if ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		if ((n = recv(out->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
 			continue;
-		if (n == 0)
-			return -1; /* end of the peer's stream: it closed */
+		if (n == 0) {
+			out->peer_eof = 1;
+			return 0;
+		}
 		if (errno == EINTR)
 			continue;
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
@@ -89,38 +109,118 @@ output_discard(int fd)
 }
 
 /*
- * Sends from the ring until it is empty or the socket is full. Returns 0
- * when the ring is empty, 1 when the socket is full (wait for POLLOUT), -1
- * when the connection is lost.
+ * The ring's readable bytes from tail+off to head as up to two spans
+ * (ring_peek's, with the first off bytes skipped). Returns the count.
+ */
+static int
+output_spans(struct output *out, size_t off, struct iovec *iov)
+{
+	char *p1, *p2;
+	size_t n1, n2;
+
+	if (ring_peek(out->r, &p1, &n1, &p2, &n2) == 0)
+		return 0;
+	if (off >= n1) {
+		off -= n1;
+		if (off >= n2)
+			return 0;
+		iov[0].iov_base = p2 + off;
+		iov[0].iov_len = n2 - off;
+		return 1;
+	}
+	iov[0].iov_base = p1 + off;
+	iov[0].iov_len = n1 - off;
+	iov[1].iov_base = p2;
+	iov[1].iov_len = n2;
+	return n2 > 0 ? 2 : 1;
+}
+
+/* Where the last '\n' of the first n ring bytes at tail ends (its index
+ * plus one), or 0 when they hold none. */
+static size_t
+output_line_end(struct output *out, size_t n)
+{
+	struct iovec iov[2];
+	const char *p;
+	int cnt = output_spans(out, 0, iov);
+
+	if (cnt == 2 && n > iov[0].iov_len &&
+	    (p = memrchr(iov[1].iov_base, '\n', n - iov[0].iov_len)) != NULL)
+		return iov[0].iov_len + (size_t)(p - (char *)iov[1].iov_base) +
+		       1;
+	if (cnt >= 1 && (p = memrchr(iov[0].iov_base, '\n',
+			     n < iov[0].iov_len ? n : iov[0].iov_len)) != NULL)
+		return (size_t)(p - (char *)iov[0].iov_base) + 1;
+	return 0;
+}
+
+/*
+ * Bytes leave the ring only once the peer has acknowledged them: what the
+ * socket still holds (SIOCOUTQ: sent but unacknowledged, or unsent) is
+ * kept, so that a lost connection loses nothing. With -r the ring lets go
+ * only of whole lines (up to the last acknowledged newline), so that after
+ * a loss every line not wholly acknowledged is sent again, whole, on the
+ * next connection; a line longer than half the ring is let go of as it is
+ * acknowledged (a stream without newlines must not fill the ring). Called
+ * only while the connection stands: after an error the count is not
+ * trusted, and what was not let go of is sent again.
+ */
+static void
+output_acked(struct output *out)
+{
+	size_t acked, n;
+	int q;
+
+	if (out->inflight == 0 || ioctl(out->fd, SIOCOUTQ, &q) == -1 || q < 0)
+		return;
+	if ((size_t)q >= out->inflight)
+		return;
+	acked = out->inflight - (size_t)q;
+	n = acked;
+	if (out->o->reconnect && (n = output_line_end(out, acked)) == 0 &&
+	    acked >= out->r->cap / 2)
+		n = acked;
+	if (n == 0)
+		return;
+	out->inflight -= n;
+	ring_consume(out->r, n);
+	out->acknap = OUT_ACKNAP_MIN;
+}
+
+/*
+ * Sends what the ring holds past the bytes in flight, until all is in the
+ * socket or the socket is full, then lets go of what was acknowledged.
+ * Returns 0 when everything is in the socket, 1 when the socket is full
+ * (wait for POLLOUT), -1 when the connection is lost.
  */
 static int
 output_send(struct output *out)
 {
 	struct iovec iov[2];
 	struct msghdr mh;
-	char *p1, *p2;
 	ssize_t n;
-	int cnt;
+	int cnt, rc = 0;
 
 	for (;;) {
-		cnt = ring_peek(
-		    out->r, &p1, &iov[0].iov_len, &p2, &iov[1].iov_len);
-		if (cnt == 0)
-			return 0;
-		iov[0].iov_base = p1;
-		iov[1].iov_base = p2;
+		if ((cnt = output_spans(out, out->inflight, iov)) == 0)
+			break;
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;
 		mh.msg_iovlen = (size_t)cnt;
 		n = sendmsg(out->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
-			ring_consume(out->r, (size_t)n);
+			out->inflight += (size_t)n;
 			out->sent = 1;
-		} else if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 1;
-		else if (n == -1 && errno != EINTR)
+		} else if (n == -1 &&
+			   (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			rc = 1;
+			break;
+		} else if (n == -1 && errno != EINTR) {
 			return -1;
+		}
 	}
+	output_acked(out);
+	return rc;
 }
 
 /* Waits up to ns for events on the connection (or just sleeps while down)
@@ -168,23 +268,37 @@ output_linger(struct output *out, uint32_t seq)
 		ring_futex_wait(&out->r->h->wseq, seq, OUT_NAP);
 }
 
-/* Drops everything queued (the connection is gone for good). */
+/* Drops everything queued (the connection is gone for good), counting it
+ * as undelivered. */
 static void
 output_drop(struct output *out)
 {
 	char *p1, *p2;
 	size_t n1, n2;
 
-	if (ring_peek(out->r, &p1, &n1, &p2, &n2) > 0)
+	if (ring_peek(out->r, &p1, &n1, &p2, &n2) > 0) {
+		__atomic_add_fetch(
+		    &out->r->h->undelivered, n1 + n2, __ATOMIC_RELEASE);
 		ring_consume(out->r, n1 + n2);
+	}
+	out->inflight = 0;
 }
 
-/* The peer closed or reset the connection. */
+/* Closes the connection; what was in flight is sent again on the next. */
 static void
-output_lost(struct output *out)
+output_disconnect(struct output *out)
 {
 	close(out->fd);
 	out->fd = -1;
+	out->inflight = 0;
+	out->peer_eof = 0;
+}
+
+/* The peer reset the connection, or went away. */
+static void
+output_lost(struct output *out)
+{
+	output_disconnect(out);
 	output_conn(out, RING_DOWN);
 	if (out->o->reconnect) {
 		out->backoff = OUT_BACKOFF_MIN;
@@ -226,6 +340,8 @@ output_reconnect(struct output *out, int64_t deadline)
 			out->backoff = OUT_BACKOFF_MAX;
 		return -1;
 	}
+	out->inflight = 0;
+	out->peer_eof = 0;
 	output_where(out);
 	output_conn(out, RING_CONNECTED);
 	out->checked = helper_now();
@@ -243,12 +359,43 @@ output_idle(struct output *out)
 	output_wait_data(out, seq, OUT_SLICE);
 }
 
+/* Bytes in flight wait for their acknowledgement: look again soon, then
+ * less and less often (a peer that does not read acknowledges nothing). */
+static void
+output_wait_acks(struct output *out, uint32_t seq)
+{
+	output_wait_data(out, seq, out->acknap);
+	out->acknap *= 2;
+	if (out->acknap > OUT_ACKNAP_MAX)
+		out->acknap = OUT_ACKNAP_MAX;
+	output_acked(out);
+}
+
+/* Waits for the socket to take more (or for the peer), then checks the
+ * connection. Returns -1 when it is lost. */
+static int
+output_wait_socket(struct output *out, int64_t ns)
+{
+	int rev =
+	    output_poll(out, out->peer_eof ? POLLOUT : POLLOUT | POLLIN, ns);
+
+	if ((rev & (POLLIN | POLLERR | POLLHUP)) && output_discard(out) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Serves the binding until a stop signal: sends what writers publish,
+ * keeps what the peer has not acknowledged, watches the connection (a
+ * reset, or a hang-up, is a loss; the end of the peer's stream is not),
+ * and reconnects (-r) or turns the binding down when it is lost.
+ */
 static void
 output_loop(struct output *out)
 {
 	uint32_t seq;
 	int64_t now;
-	int rc, rev;
+	int rc;
 
 	while (!output_stop) {
 		if (out->fd == -1) {
@@ -258,10 +405,10 @@ output_loop(struct output *out)
 				output_idle(out);
 			continue;
 		}
-		/* A peer close shows only as readable: look every slice. */
+		/* A reset shows only when looked at: look every slice. */
 		if ((now = helper_now()) - out->checked >= OUT_SLICE) {
 			out->checked = now;
-			if (output_discard(out->fd) == -1) {
+			if (output_discard(out) == -1) {
 				output_lost(out);
 				continue;
 			}
@@ -270,12 +417,12 @@ output_loop(struct output *out)
 		if ((rc = output_send(out)) == -1) {
 			output_lost(out);
 		} else if (rc == 1) {
-			rev = output_poll(out, POLLOUT | POLLIN, OUT_SLICE);
-			if ((rev & (POLLIN | POLLERR | POLLHUP)) &&
-			    output_discard(out->fd) == -1)
+			if (output_wait_socket(out, OUT_SLICE) == -1)
 				output_lost(out);
 		} else if (out->sent) {
 			output_linger(out, seq);
+		} else if (out->inflight > 0) {
+			output_wait_acks(out, seq);
 		} else {
 			output_wait_data(out, seq, OUT_SLICE);
 		}
@@ -292,32 +439,46 @@ output_writer_busy(struct ring *r)
 }
 
 /*
- * Half-closes and waits until the peer has acknowledged everything (or has
- * closed too, or the deadline passed), so that close() cannot turn into a
- * reset that loses what is still in flight.
+ * Half-closes and waits until the peer has acknowledged everything (or
+ * the connection is lost, or the deadline passed). What is still not
+ * acknowledged then is counted as undelivered and the connection reset,
+ * so that no more of it goes out behind the count's back.
  */
 static void
 output_finish(struct output *out, int64_t deadline)
 {
-	int q;
+	struct linger lg = {1, 0};
+	size_t used;
+	int q = 0;
 
 	shutdown(out->fd, SHUT_WR);
 	while (helper_now() < deadline) {
-		if (output_discard(out->fd) == -1)
+		if (output_discard(out) == -1)
 			break;
+		output_acked(out);
 		if (ioctl(out->fd, SIOCOUTQ, &q) == 0 && q == 0)
 			break;
-		output_poll(out, POLLIN, OUT_STEP / 2);
+		output_wait_socket(out, OUT_STEP / 2);
 	}
-	output_discard(out->fd);
-	close(out->fd);
-	out->fd = -1;
+	output_acked(out);
+	used = ring_used(out->r);
+	if (ioctl(out->fd, SIOCOUTQ, &q) == 0 && q >= 0 &&
+	    (size_t)q <= out->inflight)
+		used -= out->inflight - (size_t)q; /* acked, part of a line */
+	if (used > 0) {
+		__atomic_add_fetch(
+		    &out->r->h->undelivered, used, __ATOMIC_RELEASE);
+		setsockopt(out->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	output_disconnect(out);
 }
 
 /*
  * Closing: new writes are refused (the binding reads as closed), then what
  * is queued, and what a writer in the middle of a message still adds, is
- * sent until done or OUTPUT_DRAIN has passed.
+ * sent until done or OUTPUT_DRAIN has passed; the peer then has
+ * OUT_FINISH more to acknowledge it. What it never got is counted in the
+ * header's undelivered, which `unbind' reports.
  */
 static void
 output_drain(struct output *out)
@@ -332,16 +493,16 @@ output_drain(struct output *out)
 			if (!out->o->reconnect ||
 			    (ring_used(out->r) == 0 &&
 				!output_writer_busy(out->r)))
-				return;
+				break;
 			output_reconnect(out, deadline);
 			continue;
 		}
 		seq = ring_wseq(out->r);
 		if ((rc = output_send(out)) == -1) {
-			close(out->fd);
-			out->fd = -1;
+			output_disconnect(out);
 		} else if (rc == 1) {
-			output_poll(out, POLLOUT, OUT_STEP);
+			if (output_wait_socket(out, OUT_STEP) == -1)
+				output_disconnect(out);
 		} else if (output_writer_busy(out->r)) {
 			ring_wait_data(out->r, seq, OUT_STEP);
 		} else {
@@ -350,6 +511,8 @@ output_drain(struct output *out)
 	}
 	if (out->fd != -1)
 		output_finish(out, deadline + OUT_FINISH);
+	else
+		output_drop(out);
 }
 
 int
@@ -400,6 +563,7 @@ output_main(void *arg, int reportfd)
 	output_conn(&out, RING_CONNECTED);
 	out.checked = helper_now();
 	out.backoff = OUT_BACKOFF_MIN;
+	out.acknap = OUT_ACKNAP_MIN;
 	snprintf(err, sizeof(err), "%s %d", out.r->h->addr, o->port);
 	helper_ready(reportfd, err);
 
