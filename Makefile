@@ -36,7 +36,7 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 BI_OBJ     := $(BI_SRC:%.c=$(BUILD)/%.o)
 # What the helper program links: the two helpers, no libcrypto.
 HELPER_OBJ := $(BUILD)/helper/bashsock-helper.o \
-              $(patsubst %,$(BUILD)/lib/%.o,input output helper helper_argv \
+              $(patsubst %,$(BUILD)/lib/%.o,input output conv waker helper helper_argv \
                   bind net ring rt parse)
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)

@@ -30,6 +30,7 @@ bl_add(struct binding *b, void *arg)
 {
 	struct bl_lines *l = arg;
 	const struct ring_hdr *h = b->ring.h;
+	struct ring tx;
 	char st[16], *s;
 	void *n;
 
@@ -40,10 +41,12 @@ bl_add(struct binding *b, void *arg)
 		l->line = n;
 		l->cap = l->cap * 2 + 16;
 	}
+	ring_view(&b->ring, RING_TX, &tx);
 	if (asprintf(&s, "%s%s%s %s %.*s %u %d %zu %s", l->ns ? l->ns : "",
 		l->ns ? " " : "", b->id, h->kind == RING_IN ? "in" : "out",
 		(int)sizeof(h->addr), h->addr, h->port, h->pid,
-		ring_used(&b->ring), bl_state(h, st, sizeof(st))) != -1)
+		ring_used(h->kind == RING_IN ? &b->ring : &tx),
+		bl_state(h, st, sizeof(st))) != -1)
 		l->line[l->n++] = s;
 }
 

@@ -200,13 +200,15 @@ wr_join(WORD_LIST *w, char *buf)
 }
 
 static int
-wr_socket(struct ring *r, const struct wr_opts *o)
+wr_socket(struct ring *rx, const struct wr_opts *o)
 {
+	struct ring txv, *r = &txv;
 	char stackbuf[WR_STACK], *buf = stackbuf;
 	size_t len = 0, n = 0;
 	int rc = EXECUTION_FAILURE, stop = 0;
 	WORD_LIST *w;
 
+	ring_view(rx, RING_TX, r);
 	if (o->words != NULL) {
 		for (w = o->words; w != NULL; w = w->next)
 			len += strlen(w->word->word) + 1;

@@ -1,5 +1,6 @@
 /* bind: binding files, their liveness and the namespace generation. */
 #include "bind.h"
+#include "conv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -148,7 +149,8 @@ bind_create(struct binding *b, const char *ns, const char *id, size_t cap,
 	    open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1 || flock(fd, LOCK_EX | LOCK_NB) == -1)
 		goto fail;
-	if (ring_create(&b->ring, fd, cap, kind, flags) == -1)
+	if (ring_create(&b->ring, fd, cap, kind == RING_IN ? CONV_SIZE : 0,
+		kind, flags) == -1)
 		goto fail;
 	ring_own(&b->ring);
 	if (rename(tmp, path) == -1)

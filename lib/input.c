@@ -1,8 +1,10 @@
 /* input: the bind-input helper's event loop. */
 #include "input.h"
 #include "bind.h"
+#include "conv.h"
 #include "helper.h"
 #include "net.h"
+#include "waker.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,36 +12,50 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Why a client is out of epoll. */
+/* Why a client is not read from. */
 enum park { PARK_NONE = 0, PARK_OWNER, PARK_SPACE };
 
 struct client {
 	int fd;
 	int parked; /* enum park */
-	char *stash;
+	uint32_t n; /* its name in the client table */
+	struct conv_client *slot;
+	char *stash; /* its partial line, not yet published */
 	size_t slen;
+	char *q; /* replies for it, not yet in its socket: [qoff, qlen) */
+	size_t qoff, qlen, qcap;
+	int qblocked;	 /* its socket is full: waiting for EPOLLOUT */
+	int closing;	 /* close it once q is sent (unbind -c) */
+	uint32_t events; /* what epoll watches for it now */
 	struct client *next;
 };
 
 struct input {
 	struct binding b;
-	struct ring *r;
+	struct ring *r; /* rx: what clients send */
+	struct ring tx; /* replies to clients, as conv.h records */
+	struct conv *cv;
+	struct waker wk;
 	int ep, lfd, one, accepted;
 	int lwatched;	   /* the listener is under epoll */
 	int64_t accept_at; /* accept failed for want of descriptors: not
 			      before this time (0: no pause) */
 	size_t stash_max;
+	uint32_t next_n;
 	unsigned nclients;
 	unsigned npark[3]; /* clients parked, by enum park */
 	struct client *clients, *owner;
 	int64_t owner_moved; /* the owner last moved the stream (or could) */
+	int64_t space_look;  /* parked for room: look again at this time */
 	sigset_t waitmask;   /* the mask to wait with: stop signals open */
 };
 
 static volatile int input_stop;
+static char input_wake_tag; /* epoll data of the waker's eventfd */
 
 static void
 input_count(struct input *in)
@@ -56,6 +72,30 @@ input_watch(struct input *in, int fd, void *ptr, int on)
 	ev.events = EPOLLIN;
 	ev.data.ptr = ptr;
 	epoll_ctl(in->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
+}
+
+/* Makes epoll watch what c waits for now: its bytes unless it is parked,
+ * room in its socket while replies wait for it. A client that waits for
+ * neither is out of epoll altogether (a reset would still be reported). */
+static void
+input_events(struct input *in, struct client *c)
+{
+	struct epoll_event ev;
+	uint32_t want =
+	    (c->parked ? 0 : EPOLLIN) | (c->qblocked ? EPOLLOUT : 0);
+	int op;
+
+	if (want == c->events)
+		return;
+	if (want == 0)
+		op = EPOLL_CTL_DEL;
+	else
+		op = c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = c;
+	epoll_ctl(in->ep, op, c->fd, &ev);
+	c->events = want;
 }
 
 /*
@@ -83,12 +123,17 @@ input_park(struct input *in, struct client *c, int why)
 {
 	if (c->parked)
 		return;
-	input_watch(in, c->fd, c, 0);
 	c->parked = why;
 	in->npark[why]++;
+	input_events(in, c);
+	if (why == PARK_SPACE) {
+		waker_want(&in->wk, 1, 1);
+		if (in->npark[why] == 1)
+			in->space_look = helper_now() + INPUT_SPACE_WAIT;
+	}
 }
 
-/* Puts the clients parked for the reason why back under epoll. */
+/* Reads from the clients parked for the reason why again. */
 static void
 input_unpark(struct input *in, int why)
 {
@@ -98,9 +143,11 @@ input_unpark(struct input *in, int why)
 		if (c->parked == why) {
 			in->npark[why]--;
 			c->parked = PARK_NONE;
-			input_watch(in, c->fd, c, 1);
+			input_events(in, c);
 		}
 	}
+	if (why == PARK_SPACE)
+		waker_want(&in->wk, 1, 0);
 }
 
 /* c takes the stream (NULL: nobody holds it); waiters for it go again. */
@@ -113,6 +160,16 @@ input_set_owner(struct input *in, struct client *c)
 		input_unpark(in, PARK_OWNER);
 }
 
+/* Publishes n bytes of client c at rx's head, its mark first. */
+static void
+input_publish(struct input *in, struct client *c, size_t n)
+{
+	if (n == 0)
+		return;
+	conv_mark(in->cv, in->r, c->n);
+	ring_publish(in->r, n);
+}
+
 static void
 input_drop(struct input *in, struct client *c)
 {
@@ -123,10 +180,12 @@ input_drop(struct input *in, struct client *c)
 	*pp = c->next;
 	if (c->parked)
 		in->npark[c->parked]--;
-	else
-		input_watch(in, c->fd, c, 0);
+	if (c->events != 0)
+		epoll_ctl(in->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	conv_detach(c->slot);
 	free(c->stash);
+	free(c->q);
 	free(c);
 	in->nclients--;
 	input_count(in);
@@ -134,6 +193,8 @@ input_drop(struct input *in, struct client *c)
 	in->accept_at = 0;
 	if (in->owner == c)
 		input_set_owner(in, NULL);
+	if (in->npark[PARK_SPACE] == 0)
+		waker_want(&in->wk, 1, 0);
 	input_listen(in, helper_now());
 }
 
@@ -141,6 +202,7 @@ static void
 input_accept(struct input *in)
 {
 	struct client *c;
+	char where[NET_ERR], *sp;
 	int fd;
 
 	while (in->nclients < INPUT_MAX_CLIENTS) {
@@ -155,15 +217,29 @@ input_accept(struct input *in)
 			close(fd);
 			continue;
 		}
+		net_addr_str(fd, 1, where, sizeof(where));
+		sp = strrchr(where, ' ');
+		if (sp != NULL)
+			*sp++ = '\0';
 		c->fd = fd;
+		c->n = ++in->next_n;
+		c->slot = conv_attach(
+		    in->cv, c->n, where, sp != NULL ? (uint32_t)atoi(sp) : 0);
+		if (c->slot == NULL) { /* cannot be: fewer live than slots */
+			close(fd);
+			free(c);
+			continue;
+		}
 		c->next = in->clients;
 		in->clients = c;
 		in->nclients++;
 		in->accepted++;
 		input_count(in);
 		input_watch(in, fd, c, 1);
+		c->events = EPOLLIN;
 		if (in->one) {
 			/* One client only: nobody else gets in. */
+			__atomic_store_n(&in->cv->one, c->n, __ATOMIC_RELEASE);
 			if (in->lwatched)
 				input_watch(in, in->lfd, NULL, 0);
 			in->lwatched = 0;
@@ -192,10 +268,18 @@ input_hangup(struct input *in, struct client *c)
 		ring_put(r, total, "\n", 1);
 		total++;
 	}
-	if (total > 0)
-		ring_publish(r, total);
+	input_publish(in, c, total);
 	c->slen = 0;
 	input_drop(in, c);
+}
+
+/* 1 when c's bytes could be published now: room beyond its stash (so a
+ * hangup can add its newline) and a segment mark for it. */
+static int
+input_room(struct input *in, struct client *c)
+{
+	return ring_free(in->r) > c->slen &&
+	       conv_mark_room(in->cv, in->r, c->n);
 }
 
 /*
@@ -207,7 +291,7 @@ input_hangup(struct input *in, struct client *c)
  * stream: it is published as it comes, others wait, until c's newline.
  * A client with no room to move is parked until readers make room; one
  * that must wait for the owner, until the owner lets go. Returns 1 when
- * the ring or the client set changed.
+ * c is gone (hung up), else 0.
  */
 static int
 input_service(struct input *in, struct client *c)
@@ -223,11 +307,15 @@ input_service(struct input *in, struct client *c)
 		input_park(in, c, PARK_OWNER);
 		return 0;
 	}
-	fre = ring_free(r);
-	if (fre <= c->slen) {
+	if (!input_room(in, c)) {
 		input_park(in, c, PARK_SPACE);
 		return 0;
 	}
+	if (c->closing == 2) {
+		input_hangup(in, c); /* unbind -c, its replies sent */
+		return 1;
+	}
+	fre = ring_free(r);
 	ring_put(r, 0, c->stash, c->slen);
 	cnt = ring_spans(r, c->slen, fre - c->slen, &p1, &iov[0].iov_len, &p2,
 	    &iov[1].iov_len);
@@ -242,41 +330,40 @@ input_service(struct input *in, struct client *c)
 	}
 	total = c->slen + (size_t)n;
 	if (in->one) {
-		ring_publish(r, total);
+		input_publish(in, c, total);
 		c->slen = 0;
-		return 1;
+		return 0;
 	}
 	/* Looked at before publishing: ring_last_nl is relative to head,
 	 * which the publish moves past these bytes. */
 	k = ring_last_nl(r, total);
 	if (in->owner == c) {
-		ring_publish(r, total);
+		input_publish(in, c, total);
 		c->slen = 0;
 		in->owner_moved = helper_now();
 		if (k == (ssize_t)total - 1)
 			input_set_owner(in, NULL);
-		return 1;
+		return 0;
 	}
 	pub = k >= 0 ? (size_t)k + 1 : 0;
 	rem = total - pub;
 	if (rem > in->stash_max) {
 		/* A line longer than the stash: it takes the stream. */
-		ring_publish(r, total);
+		input_publish(in, c, total);
 		c->slen = 0;
 		input_set_owner(in, c);
-		return 1;
+		return 0;
 	}
 	if (rem > 0 && c->stash == NULL &&
 	    (c->stash = malloc(in->stash_max)) == NULL) {
-		ring_publish(r, total); /* no memory: better mixed than lost */
+		input_publish(in, c, total); /* no memory: mixed, not lost */
 		c->slen = 0;
-		return 1;
+		return 0;
 	}
 	ring_get_unpublished(r, pub, c->stash, rem);
 	c->slen = rem;
-	if (pub > 0)
-		ring_publish(r, pub);
-	return pub > 0;
+	input_publish(in, c, pub);
+	return 0;
 }
 
 /*
@@ -301,52 +388,139 @@ input_owner_check(struct input *in, int64_t now)
 	left = in->owner_moved + INPUT_OWNER_IDLE - now;
 	if (left > 0)
 		return (int)((left + 999999) / 1000000);
-	if (ring_free(in->r) == 0)
+	if (!input_room(in, o))
 		return -1; /* room comes with a take; o is parked then */
 	ring_put(in->r, 0, "\n", 1);
-	ring_publish(in->r, 1);
+	input_publish(in, o, 1);
 	input_set_owner(in, NULL);
 	return -1;
 }
 
 /*
- * Waits for readers to free space while clients are parked for it: until
- * more than stash_max bytes are free (ring_take wakes this only once less
- * than half the ring is used, which leaves more than that), for at most
- * INPUT_SPACE_WAIT; then they go back under epoll. A take that races the
- * check just moves rseq, so the futex wait returns at once and the loop
- * checks again.
+ * Sends what waits in c's queue. A socket that fails drops the queue; the
+ * client itself goes through its read side, which sees the same end, so
+ * that its last bytes still reach rx. Once the queue is sent, a client to
+ * close (unbind -c) is hung up like one that left. Returns -1 when c is
+ * gone, else 0.
  */
-static void
-input_wait_space(struct input *in)
+static int
+input_flush(struct input *in, struct client *c)
 {
-	int64_t deadline, left;
-	uint32_t seq;
-	sigset_t old;
+	ssize_t k;
 
-	if (in->npark[PARK_SPACE] == 0)
-		return;
-	deadline = helper_now() + INPUT_SPACE_WAIT;
-	sigprocmask(SIG_SETMASK, &in->waitmask, &old);
-	while (!input_stop && (left = deadline - helper_now()) > 0) {
-		seq = ring_rseq(in->r);
-		if (ring_free(in->r) > in->stash_max)
-			break;
-		ring_wait_space(in->r, seq, left);
+	while (c->qoff < c->qlen) {
+		k = send(c->fd, c->q + c->qoff, c->qlen - c->qoff,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0) {
+			c->qoff += (size_t)k;
+			conv_sent(c->slot, (uint64_t)k);
+			continue;
+		}
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->qblocked = 1;
+			input_events(in, c);
+			return 0;
+		}
+		conv_sent(c->slot, c->qlen - c->qoff);
+		break;
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	input_unpark(in, PARK_SPACE);
+	c->qoff = c->qlen = 0;
+	if (c->qblocked) {
+		c->qblocked = 0;
+		input_events(in, c);
+	}
+	if (c->closing == 1) {
+		c->closing = 2;
+		if (!c->parked)
+			return input_service(in, c) ? -1 : 0;
+	}
+	return 0;
 }
 
-/* The epoll timeout in ms: the earliest of the owner's time, an accept
- * pause, and a look at space for parked clients. */
+static struct client *
+input_client(struct input *in, uint32_t n)
+{
+	struct client *c;
+
+	for (c = in->clients; c != NULL; c = c->next)
+		if (c->n == n)
+			return c;
+	return NULL;
+}
+
+/* Appends len bytes at tx's tail+off to c's queue (at most CONV_QMAX plus
+ * one record: writers keep it so). 0, or -1 when out of memory. */
+static int
+input_enqueue(struct input *in, struct client *c, size_t off, size_t len)
+{
+	size_t need = c->qlen + len;
+	char *q;
+
+	if (c->qoff > 0 && c->qoff == c->qlen)
+		c->qoff = c->qlen = 0;
+	if (need > c->qcap) {
+		if (c->qoff > 0) {
+			memmove(c->q, c->q + c->qoff, c->qlen - c->qoff);
+			c->qlen -= c->qoff;
+			c->qoff = 0;
+			need = c->qlen + len;
+		}
+		if (need > c->qcap) {
+			if ((q = realloc(c->q, need)) == NULL)
+				return -1;
+			c->q = q;
+			c->qcap = need;
+		}
+	}
+	ring_get_at(&in->tx, off, c->q + c->qlen, len);
+	c->qlen += len;
+	return 0;
+}
+
+/*
+ * Takes every reply record off tx into its client's own queue (so a slow
+ * client holds back nobody: its writers wait on its queue, not on tx),
+ * then sends what it can. Records for clients that are gone are dropped.
+ */
+static void
+input_replies(struct input *in)
+{
+	struct conv_rec rec;
+	struct client *c;
+	size_t used, len;
+
+	while ((used = ring_used(&in->tx)) >= sizeof(rec)) {
+		ring_get_at(&in->tx, 0, &rec, sizeof(rec));
+		len = rec.len == CONV_CLOSE ? 0 : rec.len;
+		if (used < sizeof(rec) + len)
+			break; /* cannot be: a record is published whole */
+		c = input_client(in, rec.n);
+		if (c != NULL && rec.len == CONV_CLOSE)
+			c->closing = 1;
+		else if (c != NULL && input_enqueue(in, c, sizeof(rec), len))
+			conv_sent(c->slot, len); /* no memory: dropped */
+		ring_consume(&in->tx, sizeof(rec) + len);
+		if (c != NULL && !c->qblocked)
+			input_flush(in, c);
+	}
+}
+
+/* The epoll timeout in ms: the earliest of the owner's time and an accept
+ * pause. */
 static int
 input_timeout(struct input *in, int64_t now)
 {
 	int t = input_owner_check(in, now), a;
 
-	if (in->npark[PARK_SPACE] > 0 && (t == -1 || t > 100))
-		t = 100;
+	if (in->npark[PARK_SPACE] > 0) {
+		a = in->space_look > now
+			? (int)((in->space_look - now + 999999) / 1000000)
+			: 0;
+		if (t == -1 || a < t)
+			t = a;
+	}
 	if (in->accept_at != 0) {
 		a = in->accept_at > now
 			? (int)((in->accept_at - now + 999999) / 1000000)
@@ -358,28 +532,46 @@ input_timeout(struct input *in, int64_t now)
 }
 
 /*
- * The helper's loop: wait for room when clients are parked for it, then
- * for events (clients, the listener, the owner's time, an accept pause),
- * and serve them, until a stop signal or the end of a -1 binding.
+ * The helper's loop: waits for events (clients' bytes, room in their
+ * sockets, the listener, replies and rx room through the waker, the
+ * owner's time, an accept pause) and serves them, until a stop signal or
+ * the end of a -1 binding.
  */
 static void
 input_loop(struct input *in)
 {
 	struct epoll_event ev[64];
+	struct client *c;
 	int n, i;
 
 	while (!input_stop) {
 		if (in->one && in->accepted && in->nclients == 0)
 			return; /* the one client is gone and flushed */
-		input_wait_space(in);
+		/* Room: the waker says when a reader took the ring below
+		 * half; smaller holes are filled at the next look. */
+		if (in->npark[PARK_SPACE] > 0 &&
+		    (ring_free(in->r) > in->stash_max ||
+			helper_now() >= in->space_look))
+			input_unpark(in, PARK_SPACE);
 		n = epoll_pwait(in->ep, ev, 64, input_timeout(in, helper_now()),
 		    &in->waitmask);
 		input_listen(in, helper_now());
 		for (i = 0; i < n && !input_stop; i++) {
-			if (ev[i].data.ptr == NULL)
+			c = ev[i].data.ptr;
+			if (c == NULL) {
 				input_accept(in);
-			else
-				input_service(in, ev[i].data.ptr);
+			} else if (ev[i].data.ptr == &input_wake_tag) {
+				waker_drain(&in->wk);
+				input_replies(in);
+			} else {
+				if ((ev[i].events & EPOLLOUT) && c->qblocked &&
+				    input_flush(in, c) == -1)
+					continue; /* c is gone */
+				if ((ev[i].events &
+					(EPOLLIN | EPOLLERR | EPOLLHUP)) &&
+				    !c->parked)
+					input_service(in, c);
+			}
 		}
 	}
 }
@@ -390,12 +582,35 @@ input_linger(struct input *in)
 {
 	sigset_t old;
 
+	ring_set_end(in->r);
 	ring_set_state(in->r, RING_ENDED);
 	sigprocmask(SIG_SETMASK, &in->waitmask, &old);
 	while (!input_stop &&
 	       __atomic_load_n(&in->r->h->end_seen, __ATOMIC_ACQUIRE) == 0)
 		ring_futex_wait(&in->r->h->end_seen, 0, 500000000);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The helper's set-up after the binding exists: the reply ring, the waker
+ * and epoll. 0, or -1 with errno. */
+static int
+input_setup(struct input *in)
+{
+	struct epoll_event ev;
+
+	in->r = &in->b.ring;
+	ring_view(in->r, RING_TX, &in->tx);
+	in->cv = conv_of(in->r);
+	in->cv->qmax = CONV_QMAX;
+	if ((in->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	if (waker_start(&in->wk, &in->tx.d->wseq, &in->tx.d->rwait,
+		&in->r->d->rseq, &in->r->d->wwait) == -1)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &input_wake_tag;
+	return epoll_ctl(in->ep, EPOLL_CTL_ADD, in->wk.efd, &ev);
 }
 
 int
@@ -410,6 +625,7 @@ input_main(void *arg, int reportfd)
 
 	memset(&in, 0, sizeof(in));
 	in.one = o->one;
+	in.ep = -1;
 	helper_on_stop(&input_stop);
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGINT);
@@ -438,21 +654,20 @@ input_main(void *arg, int reportfd)
 		    e == EEXIST ? "in use by a live binding" : strerror(e));
 		return 1;
 	}
-	in.r = &in.b.ring;
 	in.stash_max =
 	    o->cap / 2 < INPUT_STASH_MAX ? o->cap / 2 : INPUT_STASH_MAX;
+	if (input_setup(&in) == -1) {
+		e = errno;
+		waker_stop(&in.wk);
+		bind_remove(&in.b);
+		close(in.lfd);
+		helper_fail(reportfd, 1, e, "%s: %s", o->id, strerror(e));
+		return 1;
+	}
 	net_addr_str(in.lfd, 0, where, sizeof(where));
 	snprintf(in.r->h->addr, sizeof(in.r->h->addr), "%.*s",
 	    (int)strcspn(where, " "), where);
 	in.r->h->port = (uint32_t)atoi(strrchr(where, ' ') + 1);
-	if ((in.ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
-		e = errno;
-		bind_remove(&in.b);
-		close(in.lfd);
-		helper_fail(
-		    reportfd, 1, e, "%s: epoll: %s", o->id, strerror(e));
-		return 1;
-	}
 	input_listen(&in, helper_now());
 	snprintf(where, sizeof(where), "%u", in.r->h->port);
 	helper_ready(reportfd, where);
@@ -464,6 +679,7 @@ input_main(void *arg, int reportfd)
 		input_drop(&in, c);
 	if (in.lfd != -1)
 		close(in.lfd);
+	waker_stop(&in.wk);
 	bind_remove(&in.b);
 	return 0;
 }

@@ -20,7 +20,8 @@
 /* An owner that does not move its line for this long while others wait
  * for the stream gives it up (its partial line ended by a newline). */
 #define INPUT_OWNER_IDLE 2000000000LL
-/* Longest wait for readers to make room before looking at events again. */
+/* Clients held back for room are tried again this often even when
+ * readers made only a little (a half-empty ring wakes them at once). */
 #define INPUT_SPACE_WAIT 100000000LL
 /* accept failed for want of descriptors: try again after this long, or
  * as soon as a client of ours goes. */

@@ -3,8 +3,10 @@
 #include "bind.h"
 #include "helper.h"
 #include "net.h"
+#include "waker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sockios.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,28 +18,27 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_SLICE 100000000LL	     /* longest wait; peer checked as often */
+#define OUT_SLICE 100000000LL	     /* a down binding looks this often */
 #define OUT_STEP 10000000LL	     /* wait step while draining at close */
 #define OUT_BACKOFF_MIN 100000000LL  /* first reconnect delay */
 #define OUT_BACKOFF_MAX 5000000000LL /* longest reconnect delay */
 #define OUT_FINISH 1000000000LL	     /* for the peer to ack, past the drain */
-#define OUT_NAP 100000LL	     /* one look while lingering after a send */
-#define OUT_NAPS 20		     /* looks before announcing a real wait */
 #define OUT_ACKNAP_MIN 1000000LL     /* first wait for acks, writers blocked */
 #define OUT_ACKNAP_MAX 20000000LL    /* longest one */
 
 struct output {
 	struct binding b;
-	struct ring *r;
+	struct ring *r;	 /* rx: what the peer sends (the mapping's view) */
+	struct ring tx;	 /* what writers queue for the peer */
+	struct waker wk; /* tx publishes and rx room, as an eventfd */
 	const struct output_opts *o;
 	int fd;		   /* the connection, -1 while down */
 	int peer_eof;	   /* the peer ended its sending side (half-close) */
+	int shut;	   /* our sending side is shut (write -d) */
 	size_t inflight;   /* bytes past tail handed to the socket, not yet
 			      acknowledged: they stay in the ring */
-	int64_t checked;   /* when the peer was last checked for a close */
 	int64_t backoff;   /* delay before the next reconnect attempt */
 	int64_t acknap;	   /* the next wait for acknowledgements */
-	int sent;	   /* bytes went out since the last wait */
 	sigset_t waitmask; /* the mask to wait with: stop signals open */
 };
 
@@ -59,6 +60,17 @@ output_conn(struct output *out, uint32_t conn)
 	__atomic_store_n(&out->r->h->conn, conn, __ATOMIC_RELEASE);
 }
 
+/* The connection is non-blocking (rx is read as far as it has room) and
+ * its address is recorded for `bindings'. */
+static void
+output_up(struct output *out)
+{
+	int fl = fcntl(out->fd, F_GETFL);
+
+	if (fl != -1)
+		fcntl(out->fd, F_SETFL, fl | O_NONBLOCK);
+}
+
 /* Records the peer's numeric address for `bindings'. */
 static void
 output_where(struct output *out)
@@ -72,40 +84,42 @@ output_where(struct output *out)
 }
 
 /*
- * Reads and drops whatever the peer sent (we only send). Returns 0 while
- * the connection stands, -1 once it is lost. The end of the peer's stream
- * is a half-close, not a loss: the peer may still read (it sets peer_eof,
- * and from then on only an error or a hang-up means the peer is gone).
+ * Receives what the peer sent into rx, as far as rx has room. Returns 0
+ * while the connection stands, -1 once it is lost (reset). The end of the
+ * peer's stream is a half-close, not a loss: the peer may still read; rx
+ * ends (a reader gets the end once it has read everything).
  */
 static int
-output_discard(struct output *out)
+output_recv(struct output *out)
 {
-	char buf[16384];
-	struct pollfd pfd;
+	struct iovec iov[2];
+	char *p1, *p2;
+	size_t fre;
 	ssize_t n;
-	int i;
+	int cnt, i;
 
-	if (out->peer_eof) {
-		pfd.fd = out->fd;
-		pfd.events = 0;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, 0) == 1 &&
-		    (pfd.revents & (POLLERR | POLLHUP)))
-			return -1;
-		return 0;
-	}
-	for (i = 0; i < 16; i++) {
-		if ((n = recv(out->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+	for (i = 0; i < 16 && !out->peer_eof; i++) {
+		if ((fre = ring_free(out->r)) == 0)
+			return 0; /* full: TCP holds the peer back */
+		cnt = ring_spans(
+		    out->r, 0, fre, &p1, &iov[0].iov_len, &p2, &iov[1].iov_len);
+		iov[0].iov_base = p1;
+		iov[1].iov_base = p2;
+		n = readv(out->fd, iov, cnt);
+		if (n > 0) {
+			ring_publish(out->r, (size_t)n);
 			continue;
+		}
 		if (n == 0) {
 			out->peer_eof = 1;
+			ring_set_end(out->r);
 			return 0;
 		}
 		if (errno == EINTR)
 			continue;
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 	}
-	return 0; /* a chatty peer: the rest at the next check */
+	return 0;
 }
 
 /*
@@ -118,7 +132,7 @@ output_spans(struct output *out, size_t off, struct iovec *iov)
 	char *p1, *p2;
 	size_t n1, n2;
 
-	if (ring_peek(out->r, &p1, &n1, &p2, &n2) == 0)
+	if (ring_peek(&out->tx, &p1, &n1, &p2, &n2) == 0)
 		return 0;
 	if (off >= n1) {
 		off -= n1;
@@ -178,12 +192,12 @@ output_acked(struct output *out)
 	acked = out->inflight - (size_t)q;
 	n = acked;
 	if (out->o->reconnect && (n = output_line_end(out, acked)) == 0 &&
-	    acked >= out->r->cap / 2)
+	    acked >= out->tx.cap / 2)
 		n = acked;
 	if (n == 0)
 		return;
 	out->inflight -= n;
-	ring_consume(out->r, n);
+	ring_consume(&out->tx, n);
 	out->acknap = OUT_ACKNAP_MIN;
 }
 
@@ -210,7 +224,6 @@ output_send(struct output *out)
 		n = sendmsg(out->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			out->inflight += (size_t)n;
-			out->sent = 1;
 		} else if (n == -1 &&
 			   (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			rc = 1;
@@ -223,49 +236,30 @@ output_send(struct output *out)
 	return rc;
 }
 
-/* Waits up to ns for events on the connection (or just sleeps while down)
- * with the stop signals open. Returns the revents, 0 on timeout or signal. */
+/* Waits up to ns (-1: no limit) for events on the connection (events;
+ * none while down) and on the waker, stop signals open. Returns the
+ * connection's revents; the waker is drained when it fired. */
 static int
 output_poll(struct output *out, short events, int64_t ns)
 {
-	struct pollfd pfd;
-	struct timespec ts = output_ts(ns);
-	nfds_t n = out->fd == -1 ? 0 : 1;
+	struct pollfd pfd[2];
+	struct timespec ts = output_ts(ns < 0 ? 0 : ns);
+	nfds_t n = 0;
 
-	pfd.fd = out->fd;
-	pfd.events = events;
-	pfd.revents = 0;
-	if (ppoll(&pfd, n, &ts, &out->waitmask) <= 0)
+	pfd[0].fd = out->wk.efd;
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	if (out->fd != -1) {
+		pfd[1].fd = out->fd;
+		pfd[1].events = events;
+		pfd[1].revents = 0;
+		n = 1;
+	}
+	if (ppoll(pfd, 1 + n, ns < 0 ? NULL : &ts, &out->waitmask) <= 0)
 		return 0;
-	return pfd.revents;
-}
-
-/* Waits up to ns for a writer to publish past seq, stop signals open. */
-static void
-output_wait_data(struct output *out, uint32_t seq, int64_t ns)
-{
-	sigset_t old;
-
-	sigprocmask(SIG_SETMASK, &out->waitmask, &old);
-	if (!output_stop)
-		ring_wait_data(out->r, seq, ns);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-/*
- * Right after a send more writes tend to follow (a loop of `write'): look
- * for them a few times without announcing a wait, so that their publishes
- * make no syscall (no wake-up needed). Costs at most OUT_NAPS short naps
- * at the end of a burst, and delays a message by at most one nap.
- */
-static void
-output_linger(struct output *out, uint32_t seq)
-{
-	int i;
-
-	out->sent = 0;
-	for (i = 0; i < OUT_NAPS && ring_wseq(out->r) == seq; i++)
-		ring_futex_wait(&out->r->h->wseq, seq, OUT_NAP);
+	if (pfd[0].revents & POLLIN)
+		waker_drain(&out->wk);
+	return n > 0 ? pfd[1].revents : 0;
 }
 
 /* Drops everything queued (the connection is gone for good), counting it
@@ -276,10 +270,10 @@ output_drop(struct output *out)
 	char *p1, *p2;
 	size_t n1, n2;
 
-	if (ring_peek(out->r, &p1, &n1, &p2, &n2) > 0) {
+	if (ring_peek(&out->tx, &p1, &n1, &p2, &n2) > 0) {
 		__atomic_add_fetch(
 		    &out->r->h->undelivered, n1 + n2, __ATOMIC_RELEASE);
-		ring_consume(out->r, n1 + n2);
+		ring_consume(&out->tx, n1 + n2);
 	}
 	out->inflight = 0;
 }
@@ -304,7 +298,10 @@ output_lost(struct output *out)
 		out->backoff = OUT_BACKOFF_MIN;
 		return;
 	}
-	/* Writers now fail with "connection closed"; the binding stays. */
+	/* Writers now fail with "connection closed", readers get the end
+	 * once they have read what came; the binding stays. */
+	ring_set_end(&out->tx);
+	ring_set_end(out->r);
 	ring_set_state(out->r, RING_ENDED);
 	output_drop(out);
 }
@@ -318,13 +315,15 @@ static int
 output_reconnect(struct output *out, int64_t deadline)
 {
 	char err[NET_ERR];
-	int64_t t = out->o->timeout, left;
+	int64_t t = out->o->timeout, left, until;
 
 	if (t > OUTPUT_RETRY_MAX)
 		t = OUTPUT_RETRY_MAX;
 	if (deadline != 0 && (left = deadline - helper_now()) < out->backoff)
 		out->backoff = left > 0 ? left : 0;
-	output_poll(out, 0, out->backoff);
+	until = helper_now() + out->backoff;
+	while (!output_stop && (left = until - helper_now()) > 0)
+		output_poll(out, 0, left); /* the waker may fire meanwhile */
 	if (output_stop && deadline == 0)
 		return -1; /* closing: the drain decides whether to go on */
 	if (deadline != 0 && (left = deadline - helper_now()) < t)
@@ -342,9 +341,11 @@ output_reconnect(struct output *out, int64_t deadline)
 	}
 	out->inflight = 0;
 	out->peer_eof = 0;
+	out->shut = 0;
+	__atomic_store_n(&out->r->d->end, 0, __ATOMIC_RELEASE);
+	output_up(out);
 	output_where(out);
 	output_conn(out, RING_CONNECTED);
-	out->checked = helper_now();
 	out->backoff = OUT_BACKOFF_MIN;
 	return 0;
 }
@@ -353,50 +354,72 @@ output_reconnect(struct output *out, int64_t deadline)
 static void
 output_idle(struct output *out)
 {
-	uint32_t seq = ring_wseq(out->r);
-
 	output_drop(out);
-	output_wait_data(out, seq, OUT_SLICE);
+	output_poll(out, 0, OUT_SLICE);
 }
 
-/* Bytes in flight wait for their acknowledgement: look again soon, then
- * less and less often (a peer that does not read acknowledges nothing). */
+/* write -d asked to end our sending side: once everything queued is in
+ * the socket, shut it (the FIN follows the bytes). */
 static void
-output_wait_acks(struct output *out, uint32_t seq)
+output_shut(struct output *out)
 {
-	output_wait_data(out, seq, out->acknap);
-	out->acknap *= 2;
-	if (out->acknap > OUT_ACKNAP_MAX)
-		out->acknap = OUT_ACKNAP_MAX;
-	output_acked(out);
-}
-
-/* Waits for the socket to take more (or for the peer), then checks the
- * connection. Returns -1 when it is lost. */
-static int
-output_wait_socket(struct output *out, int64_t ns)
-{
-	int rev =
-	    output_poll(out, out->peer_eof ? POLLOUT : POLLOUT | POLLIN, ns);
-
-	if ((rev & (POLLIN | POLLERR | POLLHUP)) && output_discard(out) == -1)
-		return -1;
-	return 0;
+	if (out->shut || !ring_ended(&out->tx) ||
+	    out->inflight < ring_used(&out->tx))
+		return;
+	shutdown(out->fd, SHUT_WR);
+	out->shut = 1;
 }
 
 /*
- * Serves the binding until a stop signal: sends what writers publish,
- * keeps what the peer has not acknowledged, watches the connection (a
- * reset, or a hang-up, is a loss; the end of the peer's stream is not),
- * and reconnects (-r) or turns the binding down when it is lost.
+ * One round with the connection up: receive what came, send what was
+ * queued, then wait for the socket (readable while rx has room, writable
+ * while it is full), for the waker (a publish on tx, room on rx), or for
+ * acknowledgements of what is in flight. Returns -1 when the connection is
+ * lost (a reset or a hang-up; the end of the peer's stream is not one).
+ */
+static int
+output_round(struct output *out)
+{
+	short ev = 0;
+	int rc, rev, rxfull;
+
+	if (output_recv(out) == -1 || (rc = output_send(out)) == -1)
+		return -1;
+	output_shut(out);
+	rxfull = !out->peer_eof && ring_free(out->r) == 0;
+	waker_want(&out->wk, 1, rxfull);
+	if (rxfull && ring_free(out->r) > 0)
+		return 0; /* a reader made room before the waker looked */
+	if (!out->peer_eof && !rxfull)
+		ev |= POLLIN;
+	if (rc == 1)
+		ev |= POLLOUT;
+	rev = output_poll(out, ev, out->inflight > 0 ? out->acknap : -1);
+	if (out->inflight > 0) {
+		out->acknap *= 2;
+		if (out->acknap > OUT_ACKNAP_MAX)
+			out->acknap = OUT_ACKNAP_MAX;
+	}
+	if ((rev & POLLIN) && output_recv(out) == -1)
+		return -1;
+	if (rev & POLLERR)
+		return -1;
+	/* Both directions ended (after our -d the peer closed too): over. */
+	if ((rev & POLLHUP) && output_recv(out) == 0 && out->peer_eof &&
+	    !out->shut)
+		return -1;
+	return (rev & POLLHUP) && !out->peer_eof ? -1 : 0;
+}
+
+/*
+ * Serves the binding until a stop signal: receives into rx, sends what
+ * writers publish on tx and keeps what the peer has not acknowledged,
+ * and reconnects (-r) or turns the binding down when the connection is
+ * lost.
  */
 static void
 output_loop(struct output *out)
 {
-	uint32_t seq;
-	int64_t now;
-	int rc;
-
 	while (!output_stop) {
 		if (out->fd == -1) {
 			if (out->o->reconnect)
@@ -405,27 +428,8 @@ output_loop(struct output *out)
 				output_idle(out);
 			continue;
 		}
-		/* A reset shows only when looked at: look every slice. */
-		if ((now = helper_now()) - out->checked >= OUT_SLICE) {
-			out->checked = now;
-			if (output_discard(out) == -1) {
-				output_lost(out);
-				continue;
-			}
-		}
-		seq = ring_wseq(out->r);
-		if ((rc = output_send(out)) == -1) {
+		if (output_round(out) == -1)
 			output_lost(out);
-		} else if (rc == 1) {
-			if (output_wait_socket(out, OUT_SLICE) == -1)
-				output_lost(out);
-		} else if (out->sent) {
-			output_linger(out, seq);
-		} else if (out->inflight > 0) {
-			output_wait_acks(out, seq);
-		} else {
-			output_wait_data(out, seq, OUT_SLICE);
-		}
 	}
 }
 
@@ -433,7 +437,7 @@ output_loop(struct output *out)
 static int
 output_writer_busy(struct ring *r)
 {
-	uint32_t w = __atomic_load_n(&r->h->wlock, __ATOMIC_SEQ_CST);
+	uint32_t w = __atomic_load_n(&r->d->wlock, __ATOMIC_SEQ_CST);
 
 	return w != 0 && (kill((pid_t)w, 0) == 0 || errno == EPERM);
 }
@@ -449,19 +453,22 @@ output_finish(struct output *out, int64_t deadline)
 {
 	struct linger lg = {1, 0};
 	size_t used;
-	int q = 0;
+	int q = 0, rev;
 
 	shutdown(out->fd, SHUT_WR);
 	while (helper_now() < deadline) {
-		if (output_discard(out) == -1)
-			break;
 		output_acked(out);
 		if (ioctl(out->fd, SIOCOUTQ, &q) == 0 && q == 0)
 			break;
-		output_wait_socket(out, OUT_STEP / 2);
+		rev =
+		    output_poll(out, out->peer_eof ? 0 : POLLIN, OUT_STEP / 2);
+		if (rev & POLLERR)
+			break;
+		if ((rev & POLLIN) && output_recv(out) == -1)
+			break;
 	}
 	output_acked(out);
-	used = ring_used(out->r);
+	used = ring_used(&out->tx);
 	if (ioctl(out->fd, SIOCOUTQ, &q) == 0 && q >= 0 &&
 	    (size_t)q <= out->inflight)
 		used -= out->inflight - (size_t)q; /* acked, part of a line */
@@ -484,27 +491,25 @@ static void
 output_drain(struct output *out)
 {
 	int64_t deadline = helper_now() + OUTPUT_DRAIN;
-	uint32_t seq;
 	int rc;
 
 	ring_set_state(out->r, RING_CLOSED);
 	while (helper_now() < deadline) {
 		if (out->fd == -1) {
 			if (!out->o->reconnect ||
-			    (ring_used(out->r) == 0 &&
-				!output_writer_busy(out->r)))
+			    (ring_used(&out->tx) == 0 &&
+				!output_writer_busy(&out->tx)))
 				break;
 			output_reconnect(out, deadline);
 			continue;
 		}
-		seq = ring_wseq(out->r);
 		if ((rc = output_send(out)) == -1) {
 			output_disconnect(out);
 		} else if (rc == 1) {
-			if (output_wait_socket(out, OUT_STEP) == -1)
+			if (output_poll(out, POLLOUT, OUT_STEP) & POLLERR)
 				output_disconnect(out);
-		} else if (output_writer_busy(out->r)) {
-			ring_wait_data(out->r, seq, OUT_STEP);
+		} else if (output_writer_busy(&out->tx)) {
+			output_poll(out, 0, OUT_STEP);
 		} else {
 			break;
 		}
@@ -559,9 +564,18 @@ output_main(void *arg, int reportfd)
 		return 1;
 	}
 	out.r = &out.b.ring;
+	ring_view(out.r, RING_TX, &out.tx);
+	if (waker_start(&out.wk, &out.tx.d->wseq, &out.tx.d->rwait,
+		&out.r->d->rseq, &out.r->d->wwait) == -1) {
+		e = errno;
+		bind_remove(&out.b);
+		close(out.fd);
+		helper_fail(reportfd, 1, e, "%s: %s", o->id, strerror(e));
+		return 1;
+	}
+	output_up(&out);
 	output_where(&out);
 	output_conn(&out, RING_CONNECTED);
-	out.checked = helper_now();
 	out.backoff = OUT_BACKOFF_MIN;
 	out.acknap = OUT_ACKNAP_MIN;
 	snprintf(err, sizeof(err), "%s %d", out.r->h->addr, o->port);
@@ -569,6 +583,7 @@ output_main(void *arg, int reportfd)
 
 	output_loop(&out);
 	output_drain(&out);
+	waker_stop(&out.wk);
 	bind_remove(&out.b);
 	return 0;
 }

@@ -41,19 +41,37 @@ ring_futex_wake(uint32_t *w, int n)
 	syscall(SYS_futex, w, FUTEX_WAKE, n, NULL, NULL, 0);
 }
 
+/* The view of direction dirn of the mapping at h (cap per direction). */
 static void
-ring_attach(struct ring *r, void *map, size_t maplen)
+ring_dir_view(struct ring_hdr *h, int dirn, size_t maplen, struct ring *r)
 {
-	r->h = map;
-	r->data = (char *)map + RING_HDR;
-	r->cap = (size_t)r->h->cap;
+	size_t cap = (size_t)h->cap;
+
+	r->h = h;
+	r->d = dirn == RING_TX ? &h->tx : &h->rx;
+	r->data = (char *)h + h->data_off + (dirn == RING_TX ? cap : 0);
+	r->cap = cap;
 	r->maplen = maplen;
 }
 
-int
-ring_create(struct ring *r, int fd, size_t cap, uint32_t kind, uint32_t flags)
+void
+ring_view(const struct ring *r, int dirn, struct ring *v)
 {
-	size_t len = RING_HDR + cap;
+	ring_dir_view(r->h, dirn, r->maplen, v);
+}
+
+void *
+ring_extra(const struct ring *r)
+{
+	return r->h->data_off > RING_HDR ? (char *)r->h + RING_HDR : NULL;
+}
+
+int
+ring_create(struct ring *r, int fd, size_t cap, size_t extra, uint32_t kind,
+    uint32_t flags)
+{
+	size_t len = RING_HDR + extra + 2 * cap;
+	struct ring_hdr *h;
 	void *map;
 	int e;
 
@@ -65,13 +83,15 @@ ring_create(struct ring *r, int fd, size_t cap, uint32_t kind, uint32_t flags)
 	if (map == MAP_FAILED)
 		return -1;
 	memset(map, 0, RING_HDR);
-	((struct ring_hdr *)map)->cap = cap;
-	ring_attach(r, map, len);
-	r->h->version = RING_VERSION;
-	r->h->kind = kind;
-	r->h->flags = flags;
-	r->h->pid = (int32_t)getpid();
-	__atomic_store_n(&r->h->magic, RING_MAGIC, __ATOMIC_RELEASE);
+	h = map;
+	h->cap = cap;
+	h->data_off = RING_HDR + extra;
+	h->version = RING_VERSION;
+	h->kind = kind;
+	h->flags = flags;
+	h->pid = (int32_t)getpid();
+	ring_dir_view(h, RING_RX, len, r);
+	__atomic_store_n(&h->magic, RING_MAGIC, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -81,25 +101,28 @@ ring_map(struct ring *r, int fd)
 	struct stat st;
 	struct ring_hdr *h;
 	void *map;
+	uint64_t len;
 
 	if (fstat(fd, &st) == -1)
 		return -1;
-	if (st.st_size < RING_HDR + 1) {
+	if (st.st_size < RING_HDR + 2) {
 		errno = EINVAL;
 		return -1;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 0);
+	len = (uint64_t)st.st_size;
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		return -1;
 	h = map;
 	if (LOAD(&h->magic) != RING_MAGIC || h->version != RING_VERSION ||
-	    h->cap == 0 || h->cap != (uint64_t)st.st_size - RING_HDR) {
-		munmap(map, (size_t)st.st_size);
+	    h->cap == 0 || h->data_off < RING_HDR || h->data_off >= len ||
+	    h->data_off % 64 != 0 || h->cap > (len - h->data_off) / 2 ||
+	    h->data_off + 2 * h->cap != len) {
+		munmap(map, len);
 		errno = EINVAL;
 		return -1;
 	}
-	ring_attach(r, map, (size_t)st.st_size);
+	ring_dir_view(h, RING_RX, len, r);
 	return 0;
 }
 
@@ -109,6 +132,7 @@ ring_unmap(struct ring *r)
 	if (r->h != NULL)
 		munmap(r->h, r->maplen);
 	r->h = NULL;
+	r->d = NULL;
 }
 
 int
@@ -120,11 +144,13 @@ ring_alive(const struct ring *r)
 	       LOAD(&r->h->state) != RING_CLOSED;
 }
 
+/* Bumps a futex word and wakes n of its waiters: always with no waiter
+ * count, else only when the count says someone waits. */
 static void
 ring_bump(uint32_t *seq, uint32_t *waiters, int n)
 {
 	__atomic_add_fetch(seq, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(waiters, __ATOMIC_SEQ_CST) != 0)
+	if (waiters == NULL || __atomic_load_n(waiters, __ATOMIC_SEQ_CST) != 0)
 		ring_futex_wake(seq, n);
 }
 
@@ -132,9 +158,19 @@ void
 ring_set_state(struct ring *r, uint32_t state)
 {
 	STORE(&r->h->state, state);
-	__atomic_add_fetch(&r->h->wseq, 1, __ATOMIC_SEQ_CST);
-	ring_futex_wake(&r->h->wseq, INT_MAX);
+	ring_bump(&r->h->rx.wseq, NULL, INT_MAX);
+	ring_bump(&r->h->tx.wseq, NULL, INT_MAX);
+	ring_bump(&r->h->tx.rseq, NULL, INT_MAX);
+	ring_futex_wake(&r->h->tx.wlock, INT_MAX);
 	ring_futex_wake(&r->h->end_seen, INT_MAX);
+}
+
+void
+ring_set_end(struct ring *r)
+{
+	STORE(&r->d->end, 1);
+	ring_bump(&r->d->wseq, NULL, INT_MAX);
+	ring_bump(&r->d->rseq, NULL, INT_MAX);
 }
 
 size_t
@@ -165,20 +201,26 @@ ring_copy(const struct ring *r, uint64_t pos, char *flat, size_t n, int out)
 void
 ring_put(struct ring *r, size_t off, const void *src, size_t n)
 {
-	ring_copy(r, r->h->head + off, (char *)src, n, 0);
+	ring_copy(r, r->d->head + off, (char *)src, n, 0);
 }
 
 void
 ring_get_unpublished(const struct ring *r, size_t off, void *dst, size_t n)
 {
-	ring_copy(r, r->h->head + off, dst, n, 1);
+	ring_copy(r, r->d->head + off, dst, n, 1);
+}
+
+void
+ring_get_at(const struct ring *r, size_t off, void *dst, size_t n)
+{
+	ring_copy(r, LOAD(&r->d->tail) + off, dst, n, 1);
 }
 
 int
 ring_spans(struct ring *r, size_t off, size_t n, char **p1, size_t *n1,
     char **p2, size_t *n2)
 {
-	size_t o = (size_t)((r->h->head + off) % r->cap), first = r->cap - o;
+	size_t o = (size_t)((r->d->head + off) % r->cap), first = r->cap - o;
 
 	*p1 = r->data + o;
 	if (first >= n) {
@@ -196,14 +238,14 @@ ring_spans(struct ring *r, size_t off, size_t n, char **p1, size_t *n1,
 void
 ring_publish(struct ring *r, size_t n)
 {
-	__atomic_store_n(&r->h->head, r->h->head + n, __ATOMIC_SEQ_CST);
-	ring_bump(&r->h->wseq, &r->h->rwait, INT_MAX);
+	__atomic_store_n(&r->d->head, r->d->head + n, __ATOMIC_SEQ_CST);
+	ring_bump(&r->d->wseq, &r->d->rwait, INT_MAX);
 }
 
 ssize_t
 ring_last_nl(const struct ring *r, size_t n)
 {
-	size_t o = (size_t)(r->h->head % r->cap), first = r->cap - o;
+	size_t o = (size_t)(r->d->head % r->cap), first = r->cap - o;
 	const char *p;
 
 	if (first > n)
@@ -241,44 +283,49 @@ ring_first_nl(const struct ring *r, uint64_t pos, size_t n)
 static void
 ring_taken(struct ring *r, uint64_t t)
 {
-	__atomic_add_fetch(&r->h->rseq, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&r->h->wwait, __ATOMIC_SEQ_CST) == 0)
+	__atomic_add_fetch(&r->d->rseq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&r->d->wwait, __ATOMIC_SEQ_CST) == 0)
 		return;
-	if (r->h->kind == RING_IN && LOAD(&r->h->head) - t >= r->cap / 2)
+	if (r->d == &r->h->rx && LOAD(&r->d->head) - t >= r->cap / 2)
 		return;
-	ring_futex_wake(&r->h->rseq, 1);
+	ring_futex_wake(&r->d->rseq, 1);
+}
+
+ssize_t
+ring_take_at(struct ring *r, uint64_t t, char *dst, size_t max, int flags)
+{
+	uint64_t h = LOAD(&r->d->head);
+	size_t n = (size_t)(h - t), lim;
+	ssize_t k;
+
+	if (h < t || n > r->cap)
+		return -1; /* tail moved between the loads */
+	if (n == 0 || max == 0)
+		return 0;
+	lim = n < max ? n : max;
+	if (flags & RING_TAKE_LINE) {
+		if ((k = ring_first_nl(r, t, lim)) >= 0)
+			lim = (size_t)k + 1;
+		else if (!(flags & RING_TAKE_PARTIAL) && lim < max &&
+			 n < r->cap)
+			return 0;
+	}
+	ring_copy(r, t, dst, lim, 1);
+	if (!__atomic_compare_exchange_n(&r->d->tail, &t, t + lim, 0,
+		__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return -1;
+	ring_taken(r, t + lim);
+	return (ssize_t)lim;
 }
 
 size_t
 ring_take(struct ring *r, char *dst, size_t max, int flags)
 {
-	uint64_t t, h;
-	size_t n, lim;
-	ssize_t k;
+	ssize_t n;
 
-	for (;;) {
-		t = LOAD(&r->h->tail);
-		h = LOAD(&r->h->head);
-		n = (size_t)(h - t);
-		if (n == 0 || max == 0)
-			return 0;
-		if (n > r->cap)
-			continue; /* tail moved between the loads */
-		lim = n < max ? n : max;
-		if (flags & RING_TAKE_LINE) {
-			if ((k = ring_first_nl(r, t, lim)) >= 0)
-				lim = (size_t)k + 1;
-			else if (!(flags & RING_TAKE_PARTIAL) && lim < max &&
-				 n < r->cap)
-				return 0;
-		}
-		ring_copy(r, t, dst, lim, 1);
-		if (__atomic_compare_exchange_n(&r->h->tail, &t, t + lim, 0,
-			__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
-			ring_taken(r, t + lim);
-			return lim;
-		}
-	}
+	while ((n = ring_take_at(r, LOAD(&r->d->tail), dst, max, flags)) == -1)
+		;
+	return (size_t)n;
 }
 
 int
@@ -286,9 +333,9 @@ ring_wait_data(struct ring *r, uint32_t seq, int64_t timeout_ns)
 {
 	int rc;
 
-	__atomic_add_fetch(&r->h->rwait, 1, __ATOMIC_SEQ_CST);
-	rc = ring_futex_wait(&r->h->wseq, seq, timeout_ns);
-	__atomic_sub_fetch(&r->h->rwait, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&r->d->rwait, 1, __ATOMIC_SEQ_CST);
+	rc = ring_futex_wait(&r->d->wseq, seq, timeout_ns);
+	__atomic_sub_fetch(&r->d->rwait, 1, __ATOMIC_SEQ_CST);
 	return rc;
 }
 
@@ -297,9 +344,9 @@ ring_wait_space(struct ring *r, uint32_t seq, int64_t timeout_ns)
 {
 	int rc;
 
-	__atomic_add_fetch(&r->h->wwait, 1, __ATOMIC_SEQ_CST);
-	rc = ring_futex_wait(&r->h->rseq, seq, timeout_ns);
-	__atomic_sub_fetch(&r->h->wwait, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&r->d->wwait, 1, __ATOMIC_SEQ_CST);
+	rc = ring_futex_wait(&r->d->rseq, seq, timeout_ns);
+	__atomic_sub_fetch(&r->d->wwait, 1, __ATOMIC_SEQ_CST);
 	return rc;
 }
 
@@ -308,7 +355,7 @@ ring_wlock_try(struct ring *r, pid_t pid)
 {
 	uint32_t cur = 0;
 
-	if (__atomic_compare_exchange_n(&r->h->wlock, &cur, (uint32_t)pid, 0,
+	if (__atomic_compare_exchange_n(&r->d->wlock, &cur, (uint32_t)pid, 0,
 		__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return 0;
 	if (cur == (uint32_t)pid) {
@@ -317,7 +364,7 @@ ring_wlock_try(struct ring *r, pid_t pid)
 	}
 	/* The holder died with the lock (SIGKILL): take it over. */
 	if (kill((pid_t)cur, 0) == -1 && errno == ESRCH &&
-	    __atomic_compare_exchange_n(&r->h->wlock, &cur, (uint32_t)pid, 0,
+	    __atomic_compare_exchange_n(&r->d->wlock, &cur, (uint32_t)pid, 0,
 		__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return 0;
 	errno = EBUSY;
@@ -341,8 +388,8 @@ ring_own(struct ring *r)
 int
 ring_peek(const struct ring *r, char **p1, size_t *n1, char **p2, size_t *n2)
 {
-	uint64_t t = LOAD(&r->h->tail);
-	size_t n = (size_t)(LOAD(&r->h->head) - t);
+	uint64_t t = LOAD(&r->d->tail);
+	size_t n = (size_t)(LOAD(&r->d->head) - t);
 	size_t o = (size_t)(t % r->cap), first = r->cap - o;
 
 	*p1 = r->data + o;
@@ -364,8 +411,8 @@ ring_peek(const struct ring *r, char **p1, size_t *n1, char **p2, size_t *n2)
 void
 ring_consume(struct ring *r, size_t n)
 {
-	__atomic_store_n(&r->h->tail, r->h->tail + n, __ATOMIC_SEQ_CST);
-	ring_bump(&r->h->rseq, &r->h->wwait, INT_MAX);
+	__atomic_store_n(&r->d->tail, r->d->tail + n, __ATOMIC_SEQ_CST);
+	ring_bump(&r->d->rseq, &r->d->wwait, INT_MAX);
 }
 
 int
@@ -374,12 +421,12 @@ ring_wlock_wait(struct ring *r, int64_t timeout_ns)
 	uint32_t cur;
 	int rc;
 
-	__atomic_add_fetch(&r->h->lwait, 1, __ATOMIC_SEQ_CST);
-	if ((cur = __atomic_load_n(&r->h->wlock, __ATOMIC_SEQ_CST)) == 0)
+	__atomic_add_fetch(&r->d->lwait, 1, __ATOMIC_SEQ_CST);
+	if ((cur = __atomic_load_n(&r->d->wlock, __ATOMIC_SEQ_CST)) == 0)
 		rc = 0;
 	else
-		rc = ring_futex_wait(&r->h->wlock, cur, timeout_ns);
-	__atomic_sub_fetch(&r->h->lwait, 1, __ATOMIC_SEQ_CST);
+		rc = ring_futex_wait(&r->d->wlock, cur, timeout_ns);
+	__atomic_sub_fetch(&r->d->lwait, 1, __ATOMIC_SEQ_CST);
 	return rc;
 }
 
@@ -389,7 +436,7 @@ ring_wunlock(struct ring *r, pid_t pid)
 	uint32_t cur = (uint32_t)pid;
 
 	if (__atomic_compare_exchange_n(
-		&r->h->wlock, &cur, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
-	    __atomic_load_n(&r->h->lwait, __ATOMIC_SEQ_CST) != 0)
-		ring_futex_wake(&r->h->wlock, 1);
+		&r->d->wlock, &cur, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&r->d->lwait, __ATOMIC_SEQ_CST) != 0)
+		ring_futex_wake(&r->d->wlock, 1);
 }

@@ -1,14 +1,24 @@
 /*
- * ring: a byte ring in a shared file mapping, used across processes.
+ * ring: byte rings in a shared file mapping, used across processes.
  *
- * Invariant: tail <= head <= tail + cap; bytes [tail, head) are readable and
- * live at data[pos % cap]. head only grows, by the producer side; tail only
- * grows, by the consumer side with compare-and-swap (copy first, then CAS, so
- * a consumer that dies mid-copy takes nothing). Every cursor lives in the
- * mapping; waiter counters are hints that only decide whether to wake.
+ * A binding's file holds one header page, then (input bindings only) the
+ * conversation tables of conv.h, then two rings of cap bytes each: rx, the
+ * bytes that come from the network (what `read' returns), and tx, the bytes
+ * that go to it (what `write' queues). struct ring is one direction's view
+ * of the mapping: the common header, that direction's cursors and data.
  *
- * Input rings: one producer (the helper), any number of consumers.
- * Output rings: producers serialised by ring_wlock, one consumer (helper).
+ * Invariant of each direction: tail <= head <= tail + cap; bytes [tail,
+ * head) are readable and live at data[pos % cap]. head only grows, by the
+ * producer side; tail only grows, by the consumer side with
+ * compare-and-swap (copy first, then CAS, so a consumer that dies mid-copy
+ * takes nothing). Every cursor lives in the mapping; waiter counters are
+ * hints that only decide whether to wake.
+ *
+ * rx: one producer (the helper), any number of consumers (readers).
+ * tx: producers serialised by ring_wlock, one consumer (the helper).
+ * A direction's end flag says its producer will add nothing more: rx, the
+ * peer ended its stream (or a -1 binding's client is gone); tx, the
+ * sending side was shut (`write -d') or the connection is gone.
  */
 #ifndef BASHSOCK_RING_H
 #define BASHSOCK_RING_H
@@ -18,14 +28,15 @@
 #include <sys/types.h>
 
 #define RING_MAGIC 0x6b636f7368736162ULL /* "bashsock" */
-#define RING_VERSION 2
-#define RING_HDR 4096 /* data starts one page in */
+#define RING_VERSION 3
+#define RING_HDR 4096 /* the header page; tables or data follow */
 
 enum ring_kind { RING_IN = 1, RING_OUT = 2 };
+enum ring_dirn { RING_RX = 0, RING_TX = 1 };
 
 enum ring_state {
-	RING_LIVE = 0,	/* helper running, stream open */
-	RING_ENDED = 1, /* no more bytes will come (-1 client gone) */
+	RING_LIVE = 0,	/* helper running */
+	RING_ENDED = 1, /* a -1 binding whose client is gone (listed ended) */
 	RING_CLOSED = 2 /* helper closing or gone: binding over */
 };
 
@@ -40,21 +51,38 @@ enum ring_conn { RING_CONNECTING = 0, RING_CONNECTED = 1, RING_DOWN = 2 };
 #define RING_OWNER_DIED 0x40000000U
 
 /*
+ * One direction's cursors. head and tail each start their own cache line
+ * so that the producer and the consumers do not share one; the padding
+ * that costs is deliberate.
+ */
+// NOLINTNEXTLINE(clang-analyzer-optin.performance.Padding): layout above
+struct ring_dir {
+	uint64_t head __attribute__((aligned(64)));
+	uint32_t wseq;	/* futex: bumped when bytes or state arrive */
+	uint32_t rwait; /* consumers waiting (hint) */
+	uint32_t end;	/* the producer side ended (see above) */
+
+	uint64_t tail __attribute__((aligned(64)));
+	uint32_t rseq;	/* futex: bumped when bytes are consumed */
+	uint32_t wwait; /* producer waiting for space (hint) */
+	uint32_t lwait; /* writers waiting for wlock (hint) */
+	uint32_t wlock; /* tx: PID of the writer holding the lock */
+};
+
+/*
  * The shared header, mapped by every process of the binding (and by other
  * builds of the .so, checked by RING_VERSION): its order is the layout.
- * head and tail each start their own cache line so that the producer and
- * the consumers do not share one; the padding that costs is deliberate.
  */
 // NOLINTNEXTLINE(clang-analyzer-optin.performance.Padding): layout above
 struct ring_hdr {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t kind;
-	uint64_t cap;
+	uint64_t cap; /* of each direction */
 	uint32_t flags;
 	int32_t pid;
 	uint32_t port;
-	char addr[72]; /* listen or peer address, for `bindings` */
+	char addr[72]; /* listen or peer address, for `bindings' */
 
 	/* Helper's robust-list node and the word the kernel marks on death. */
 	uint64_t robust_next;
@@ -64,37 +92,41 @@ struct ring_hdr {
 	uint32_t end_seen; /* a reader reported the end (futex) */
 	uint32_t clients;  /* inputs: clients connected */
 	uint32_t conn;	   /* outputs: enum ring_conn */
-	uint32_t wlock;	   /* outputs: PID of the writer holding the lock */
 	uint32_t spare;
 	/* outputs: bytes written but never acknowledged by the peer when the
-	 * helper gave up at close (after OUTPUT_DRAIN); set before it exits,
-	 * read by `unbind' from its mapping. */
+	 * helper gave up at close (after OUTPUT_DRAIN) or lost them with the
+	 * connection; read by `unbind' from its mapping. */
 	uint64_t undelivered;
+	uint64_t data_off; /* where rx data starts; tx follows at +cap */
 
-	uint64_t head __attribute__((aligned(64)));
-	uint32_t wseq;	/* futex: bumped when bytes or state arrive */
-	uint32_t rwait; /* consumers waiting (hint) */
-
-	uint64_t tail __attribute__((aligned(64)));
-	uint32_t rseq;	/* futex: bumped when bytes are consumed */
-	uint32_t wwait; /* producer waiting for space (hint) */
-	uint32_t lwait; /* writers waiting for wlock (hint) */
+	struct ring_dir rx __attribute__((aligned(64)));
+	struct ring_dir tx;
 };
 
+/* One direction's view of a mapped binding file. The rx view made by
+ * ring_create or ring_map owns the mapping (ring_unmap); views made from
+ * it with ring_view share it. */
 struct ring {
 	struct ring_hdr *h;
+	struct ring_dir *d;
 	char *data;
 	size_t cap;
 	size_t maplen;
 };
 
-/* Sizes fd for cap bytes (posix_fallocate: ENOSPC, never SIGBUS), maps it
- * and initialises the header. 0, or -1 with errno. */
-int ring_create(
-    struct ring *r, int fd, size_t cap, uint32_t kind, uint32_t flags);
-/* Maps an existing ring file, checking magic, version and size. 0 or -1. */
+/* Sizes fd for the header, extra bytes of tables and two directions of cap
+ * bytes (posix_fallocate: ENOSPC, never SIGBUS), maps it and initialises
+ * the header; r is the rx view. 0, or -1 with errno. */
+int ring_create(struct ring *r, int fd, size_t cap, size_t extra, uint32_t kind,
+    uint32_t flags);
+/* Maps an existing ring file, checking magic, version and size; r is the
+ * rx view. 0 or -1. */
 int ring_map(struct ring *r, int fd);
 void ring_unmap(struct ring *r);
+/* The view of direction dirn (RING_RX, RING_TX) of r's mapping. */
+void ring_view(const struct ring *r, int dirn, struct ring *v);
+/* The tables between the header page and the data (NULL when none). */
+void *ring_extra(const struct ring *r);
 
 static inline uint64_t
 ring_load(const uint64_t *p)
@@ -105,14 +137,21 @@ ring_load(const uint64_t *p)
 static inline size_t
 ring_used(const struct ring *r)
 {
-	uint64_t t = ring_load(&r->h->tail);
-	return (size_t)(ring_load(&r->h->head) - t);
+	uint64_t t = ring_load(&r->d->tail);
+	return (size_t)(ring_load(&r->d->head) - t);
 }
 
 /* 1 while the helper lives and the binding is not closed. No syscall. */
 int ring_alive(const struct ring *r);
-/* Sets state and wakes every waiter on wseq. */
+/* Sets state and wakes every waiter of both directions. */
 void ring_set_state(struct ring *r, uint32_t state);
+/* Marks r's direction ended (see above) and wakes its waiters. */
+void ring_set_end(struct ring *r);
+static inline int
+ring_ended(const struct ring *r)
+{
+	return __atomic_load_n(&r->d->end, __ATOMIC_ACQUIRE) != 0;
+}
 
 /* --- producer side --- */
 size_t ring_free(const struct ring *r);
@@ -139,6 +178,10 @@ ssize_t ring_last_nl(const struct ring *r, size_t n);
  * then it takes what there is, up to max). Returns the count taken.
  */
 size_t ring_take(struct ring *r, char *dst, size_t max, int flags);
+/* One try of ring_take at tail t: the count taken, 0 as ring_take's 0, or
+ * -1 when tail is no longer t (or head and t disagree): try again. */
+ssize_t ring_take_at(
+    struct ring *r, uint64_t t, char *dst, size_t max, int flags);
 
 /* Waits until wseq differs from seq, at most timeout_ns (-1: forever).
  * 0 on a wake or change, -1 with errno ETIMEDOUT or EINTR. */
@@ -146,17 +189,17 @@ int ring_wait_data(struct ring *r, uint32_t seq, int64_t timeout_ns);
 static inline uint32_t
 ring_wseq(const struct ring *r)
 {
-	return __atomic_load_n(&r->h->wseq, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&r->d->wseq, __ATOMIC_ACQUIRE);
 }
 /* Producer: waits until a consumer bumps rseq from seq. As above. */
 int ring_wait_space(struct ring *r, uint32_t seq, int64_t timeout_ns);
 static inline uint32_t
 ring_rseq(const struct ring *r)
 {
-	return __atomic_load_n(&r->h->rseq, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&r->d->rseq, __ATOMIC_ACQUIRE);
 }
 
-/* --- output rings: writers serialised by a PID lock --- */
+/* --- tx: writers serialised by a PID lock --- */
 /* Tries to take the writer lock for pid; steals it from a dead holder.
  * 0 when taken, -1 (EBUSY) when a live process holds it. */
 int ring_wlock_try(struct ring *r, pid_t pid);
@@ -175,11 +218,14 @@ int ring_own(struct ring *r);
 int ring_futex_wait(uint32_t *w, uint32_t val, int64_t timeout_ns);
 void ring_futex_wake(uint32_t *w, int n);
 
-/* --- output rings: the helper is the only consumer --- */
+/* --- tx: the helper is the only consumer --- */
 /* The readable bytes at tail as up to two spans, without copying; returns
  * the span count, 0 when the ring is empty. Single consumer only. */
 int ring_peek(
     const struct ring *r, char **p1, size_t *n1, char **p2, size_t *n2);
+/* Copies n readable bytes at tail+off out, without taking them. Single
+ * consumer only. */
+void ring_get_at(const struct ring *r, size_t off, void *dst, size_t n);
 /* Drops n peeked bytes at tail and wakes producers waiting for space.
  * Single consumer only. */
 void ring_consume(struct ring *r, size_t n);

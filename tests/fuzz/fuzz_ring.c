@@ -78,7 +78,7 @@ ref_add(struct ref *f, const char *p, size_t n)
 static void
 check_cursors(const struct ring *r, const struct ref *f, uint64_t start)
 {
-	uint64_t t = r->h->tail, h = r->h->head;
+	uint64_t t = r->d->tail, h = r->d->head;
 
 	CHECK(t <= h && h <= t + r->cap);
 	CHECK(h - start == f->len && t - start == f->out);
@@ -221,7 +221,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.h->version = RING_VERSION;
 	r.h->kind = RING_IN;
 	r.h->cap = cap;
-	r.h->head = r.h->tail = start;
+	r.h->data_off = RING_HDR;
+	r.d = &r.h->rx;
+	r.d->head = r.d->tail = start;
 	r.data = map + RING_HDR;
 	r.cap = cap;
 	r.maplen = RING_HDR + cap;

@@ -17,7 +17,7 @@ mkring(struct ring *r, size_t cap)
 {
 	int fd = memfd_create("ring", MFD_CLOEXEC);
 
-	if (fd == -1 || ring_create(r, fd, cap, RING_IN, 0) == -1) {
+	if (fd == -1 || ring_create(r, fd, cap, 0, RING_IN, 0) == -1) {
 		perror("ring_create");
 		exit(2);
 	}
@@ -224,10 +224,10 @@ test_wlock(void)
 		_exit(0);
 	}
 	waitpid(pid, NULL, 0);
-	CHECK(r.h->wlock == (uint32_t)pid);
+	CHECK(r.d->wlock == (uint32_t)pid);
 	CHECK(ring_wlock_try(&r, getpid()) == 0);
 	ring_wunlock(&r, getpid());
-	CHECK(r.h->wlock == 0);
+	CHECK(r.d->wlock == 0);
 	ring_unmap(&r);
 }
 
@@ -240,7 +240,7 @@ test_map(void)
 
 	CHECK(ftruncate(fd, 8192) == 0);
 	CHECK(ring_map(&m, fd) == -1 && errno == EINVAL);
-	CHECK(ring_create(&r, fd, 4096, RING_IN, 0) == 0);
+	CHECK(ring_create(&r, fd, 4096, 0, RING_IN, 0) == 0);
 	CHECK(ring_map(&m, fd) == 0 && m.cap == 4096);
 	ring_unmap(&m);
 	ring_unmap(&r);

@@ -19,7 +19,7 @@ mkring(struct ring *r, size_t cap)
 {
 	int fd = memfd_create("ring", MFD_CLOEXEC);
 
-	if (fd == -1 || ring_create(r, fd, cap, RING_OUT, 0) == -1) {
+	if (fd == -1 || ring_create(r, fd, cap, 0, RING_OUT, 0) == -1) {
 		perror("ring_create");
 		exit(2);
 	}
@@ -211,7 +211,7 @@ test_lock(void)
 		CHECK(count[w] == MSGS);
 	}
 	CHECK(bad == 0);
-	CHECK(r.h->wlock == 0 && r.h->lwait == 0);
+	CHECK(r.d->wlock == 0 && r.d->lwait == 0);
 	ring_unmap(&r);
 }
 
