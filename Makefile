@@ -157,8 +157,8 @@ INSTALLED = $(BASHLIB)/bashsock.so $(BASHLIB)/bashsock-helper \
 install: all
 	install -d $(DESTDIR)$(BASHLIB) $(DESTDIR)$(SHAREDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
-	install -m 0644 -s --strip-program=$(STRIP) bashsock.so $(DESTDIR)$(BASHLIB)/bashsock.so
-	install -m 0755 -s --strip-program=$(STRIP) bashsock-helper $(DESTDIR)$(BASHLIB)/bashsock-helper
+	install -m 0644 -s --strip-program=$(STRIP) $(SO) $(DESTDIR)$(BASHLIB)/bashsock.so
+	install -m 0755 -s --strip-program=$(STRIP) $(HELPER) $(DESTDIR)$(BASHLIB)/bashsock-helper
 	sed 's|@SO@|$(BASHLIB)/bashsock.so|' $(LOADER) > $(DESTDIR)$(SHAREDIR)/loader.sh
 	chmod 0644 $(DESTDIR)$(SHAREDIR)/loader.sh
 	$(MKMAN) $(SO) $(SHAREDIR)/loader.sh > $(DESTDIR)$(MANDIR)/man1/bashsock.1
@@ -171,12 +171,16 @@ uninstall:
 
 # --- Debian package -------------------------------------------------------
 # make deb: build/deb/bashsock_VERSION_ARCH.deb with dpkg-deb (no
-# debhelper), then lintian on it. tools/mkdeb.sh says what goes where.
+# debhelper), then lintian on it. tools/mkdeb.sh says what goes where. The
+# package's build is Debian's (dpkg-buildflags: fortified, stack
+# protector), in a directory of its own; the tree's stays as it is.
+DEB_BUILD := build/debbuild
 deb:
 	@tools/deps.sh build deb
-	@$(MAKE) --no-print-directory all man
-	@tools/mkdeb.sh $(VERSION)
-	lintian --info --display-info build/deb/bashsock_$(VERSION)-1_*.deb
+	@$(MAKE) --no-print-directory BUILD=$(DEB_BUILD) SO=$(DEB_BUILD)/bashsock.so \
+	    CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" all
+	@tools/mkdeb.sh $(VERSION) build/deb $(DEB_BUILD)
+	lintian --display-info --pedantic build/deb/bashsock_$(VERSION)-1_*.deb
 
 # --- hardening (issue 7) -------------------------------------------------
 # check-asan: the bats suite against an ASan+UBSan build of the object.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# mkdeb.sh VERSION [OUTDIR]: builds OUTDIR/bashsock_VERSION-1_ARCH.deb (OUTDIR
-# default build/deb) from the tree's build (make all man first) with
-# dpkg-deb alone, and prints its path. Layout:
+# mkdeb.sh VERSION [OUTDIR [BUILD]]: builds OUTDIR/bashsock_VERSION-1_ARCH.deb
+# (OUTDIR default build/deb) from the build in BUILD (default: the tree's,
+# bashsock.so at the top; make deb passes its own) with dpkg-deb alone,
+# and prints its path. Layout:
 #   /usr/lib/bash/bashsock.so, bashsock-helper  beside bash's own loadables
 #                                               (BASH_LOADABLES_PATH)
 #   /usr/share/bashsock/loader.sh               the loader to source
@@ -13,8 +14,9 @@
 # object was built against: a loadable uses bash's internals.
 set -u
 cd "$(dirname "$0")/.." || exit 2
-version=${1:?usage: mkdeb.sh VERSION [OUTDIR]}
+version=${1:?usage: mkdeb.sh VERSION [OUTDIR [BUILD]]}
 out=${2:-build/deb}
+build=${3:-}
 rev=1
 arch=$(dpkg --print-architecture) || exit 2
 maint=${DEB_MAINTAINER:-$(git log -1 --format='%an <%ae>' 2>/dev/null)}
@@ -30,7 +32,8 @@ root=$work/src/debian/bashsock
 doc=$root/usr/share/doc/bashsock
 
 make --no-print-directory -s install DESTDIR="$root" PREFIX=/usr \
-	VERSION="$version" >/dev/null || exit 1
+	VERSION="$version" ${build:+BUILD="$build" SO="$build/bashsock.so"} \
+	>/dev/null || exit 1
 # make install strips; policy also drops these sections.
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
 	"$root/usr/lib/bash/bashsock.so" "$root/usr/lib/bash/bashsock-helper" || exit 1
