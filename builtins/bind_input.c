@@ -78,6 +78,7 @@ static char *bind_input_doc[] = {
     "0 once listening; 1 if the port or ID is in use or another error",
     "occurs; 2 for a usage error.", NULL};
 
-BS_EXPORT struct builtin bind_input_struct = {"bind-input", bind_input_builtin,
+struct builtin bind_input_struct = {"bind-input", bind_input_builtin,
     BUILTIN_ENABLED, bind_input_doc,
     "bind-input [-1] [-a ADDR] [-s SIZE] [-v VAR] ID PORT", 0};
+BS_BUILTIN_ALIAS(bind_input_struct, "bind-input");

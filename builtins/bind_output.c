@@ -112,7 +112,7 @@ static char *bind_output_doc[] = {
     NULL,
 };
 
-BS_EXPORT struct builtin bind_output_struct = {
+struct builtin bind_output_struct = {
     "bind-output",
     bind_output_builtin,
     BUILTIN_ENABLED,
@@ -120,3 +120,4 @@ BS_EXPORT struct builtin bind_output_struct = {
     "bind-output [-r] [-s SIZE] [-t SECS] [-v VAR] ID HOST PORT",
     0,
 };
+BS_BUILTIN_ALIAS(bind_output_struct, "bind-output");

@@ -99,6 +99,7 @@ static char *trigger_send_doc[] = {
     "is unknown or unreachable, or the time ran out (one line on stderr);",
     "2 for a usage error.", NULL};
 
-BS_EXPORT struct builtin trigger_send_struct = {"trigger-send",
-    trigger_send_builtin, BUILTIN_ENABLED, trigger_send_doc,
-    "trigger-send [-t SECS] KEY HOST PORT", 0};
+struct builtin trigger_send_struct = {"trigger-send", trigger_send_builtin,
+    BUILTIN_ENABLED, trigger_send_doc, "trigger-send [-t SECS] KEY HOST PORT",
+    0};
+BS_BUILTIN_ALIAS(trigger_send_struct, "trigger-send");

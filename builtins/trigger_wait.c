@@ -98,6 +98,7 @@ static char *trigger_wait_doc[] = {
     "printed) or on an error such as the port being in use (one line on",
     "stderr); 2 for a usage error; 128+N when signal N interrupted it.", NULL};
 
-BS_EXPORT struct builtin trigger_wait_struct = {"trigger-wait",
-    trigger_wait_builtin, BUILTIN_ENABLED, trigger_wait_doc,
+struct builtin trigger_wait_struct = {"trigger-wait", trigger_wait_builtin,
+    BUILTIN_ENABLED, trigger_wait_doc,
     "trigger-wait [-a ADDR] [-t SECS] KEY PORT", 0};
+BS_BUILTIN_ALIAS(trigger_wait_struct, "trigger-wait");

@@ -134,6 +134,8 @@ if [ ${#files[@]} -eq 0 ]; then
 	echo "check-asan: no bats file to run" >&2
 	exit 2
 fi
+# A hung test fails instead of holding the run (ASan is slow: 600 s).
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-600}
 tap=$out/bats.tap
 bats --tap "${files[@]}" 2>&1 | tee "$tap"
 p=$(grep -c '^ok ' "$tap")

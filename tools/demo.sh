@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# demo.sh: the seed's two examples, end to end on loopback, narrated.
+# demo.sh: the seed's four examples, end to end on loopback, narrated.
 # 1. bind-input + a third-party sender + the seed's read loop up to END.
 # 2. bind-output talking to a bind-input of the same shell: the escaped
 #    message and END, each side closed by kill -INT.
+# 3. trigger-wait in the background, a trigger-send with a wrong key
+#    (refused, the wait goes on), then the right one.
+# 4. the daemon pool: pool in the background, master pushes dem1 and dem2
+#    (each echoes three lines), the shell reads both by name to their end.
+# Every wait is bounded; the script exits non-zero when a step fails.
 # `read ID`, `read -v VAR` and `bind-input -v VAR` are bashsock's: shellcheck
 # takes the first for bash's read and cannot see the variables the others set.
 # shellcheck disable=SC2034,SC2154,SC2162
@@ -12,7 +17,14 @@ cd "$(dirname "$0")/.." || exit 1
 source ./loader.sh || exit 1
 export BASHSOCK_NS="demo$$"
 tmp=$(mktemp -d)
-trap 'unbind -a 2>/dev/null; rm -rf "$tmp"' EXIT
+bgpids=()
+cleanup() {
+	local p
+	for p in "${bgpids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	unbind -a 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 free_port() {
 	local p
@@ -23,6 +35,17 @@ free_port() {
 }
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# listening PORT: waits (5 s at most) until something listens on PORT.
+listening() {
+	local i
+	for ((i = 0; i < 250; i++)); do
+		ss -Htln "sport = :$1" | grep -q . && return 0
+		sleep 0.02
+	done
+	echo "demo: nothing listens on port $1" >&2
+	return 1
+}
 
 port=$(free_port)
 say "1. Listen: bind-input input1 $port"
@@ -61,11 +84,6 @@ for ((i = 0; i < 100; i++)); do
 done
 echo "kill -INT $bound_pid: port $port free again: $(ss -Htln "sport = :$port" | grep -q . && echo no || echo yes)"
 
-if [ "$(type -t bind-output)" != builtin ]; then
-	echo "(bind-output is not built yet: part 2 skipped)"
-	exit 0
-fi
-
 port2=$(free_port)
 say "2. Connect: bind-output output1 127.0.0.1 $port2 (to a bind-input here)"
 bind-input -v in_pid input2 "$port2"
@@ -82,3 +100,64 @@ while read -l -w 2 -v line input2; do
 done
 kill -INT "$in_pid"
 echo "both sides closed; bindings left: $(bindings | wc -l)"
+
+port3=$(free_port)
+say "3. Network trigger: trigger-wait somekey123 $port3 (in the background)"
+(
+	trigger-wait -t 20 somekey123 "$port3"
+	echo "   trigger-wait returned $?: now the script would go on (read input1...)"
+) &
+waiter=$!
+bgpids+=("$waiter")
+listening "$port3" || exit 1
+echo "trigger-send wrongkey 127.0.0.1 $port3:"
+trigger-send -t 5 wrongkey 127.0.0.1 "$port3" 2>&1 | sed 's/^/   /'
+echo "   (refused; the waiter is still waiting)"
+echo "trigger-send somekey123 127.0.0.1 $port3:"
+trigger-send -t 5 somekey123 127.0.0.1 "$port3" || exit 1
+echo "   trigger-send returned 0"
+wait "$waiter" || exit 1
+
+port4=$(free_port)
+say "4. Daemon pool: pool k12 $port4, master k12 127.0.0.1 $port4 DDIR"
+ddir=$tmp/daemons
+mkdir "$ddir"
+for d in dem1 dem2; do
+	# The seed's daemons echo forever; these three times, 0.2 s apart.
+	# shellcheck disable=SC2016 # $i is the daemon's
+	printf '#!/bin/sh
+for i in 1 2 3; do echo "%s says $i"; sleep 0.2; done
+' \
+		"$d" >"$ddir/$d"
+	chmod +x "$ddir/$d"
+done
+echo "daemons in $ddir: $(cd "$ddir" && echo *)"
+pool k12 "$port4" >"$tmp/pool.list" &
+poolpid=$!
+bgpids+=("$poolpid")
+listening "$port4" || exit 1
+master k12 127.0.0.1 "$port4" "$ddir" &
+masterpid=$!
+bgpids+=("$masterpid")
+# The pool prints "NAME PORT PID" once it has bound each daemon's input.
+for ((i = 0; i < 250; i++)); do
+	[ "$(grep -c . "$tmp/pool.list")" -ge 2 ] && break
+	sleep 0.02
+done
+sed 's/^/   pool: /' "$tmp/pool.list"
+for d in dem1 dem2; do
+	# Status 3: the daemon's stream has ended and everything was read.
+	for ((i = 0; i < 100; i++)); do
+		read -l -w 5 -v line "$d"
+		rc=$?
+		[ "$rc" -eq 0 ] || break
+		printf '   read %s -> %s\n' "$d" "$line"
+	done
+	echo "   $d ended (read returned $rc)"
+	[ "$rc" -eq 3 ] || exit 1
+done
+wait "$masterpid" || exit 1
+echo "master returned 0"
+wait "$poolpid" || exit 1
+echo "pool returned 0 (every daemon read to its end)"
+bgpids=()
