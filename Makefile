@@ -37,7 +37,7 @@ BI_OBJ     := $(BI_SRC:%.c=$(BUILD)/%.o)
 # What the helper program links: the two helpers, no libcrypto.
 HELPER_OBJ := $(BUILD)/helper/bashsock-helper.o \
               $(patsubst %,$(BUILD)/lib/%.o,input output helper helper_argv \
-                  bind net ring rt parse)
+                  bind net ring rt parse pool_attach)
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
@@ -139,7 +139,8 @@ FUZZ_LIB_parse  := lib/parse.c
 FUZZ_LIB_ring   := lib/ring.c
 FUZZ_LIB_auth   := lib/auth.c lib/helper.c
 FUZZ_LIB_pool   := lib/pool.c lib/helper.c
-FUZZ_LIB_helper_argv := lib/helper_argv.c lib/parse.c
+FUZZ_LIB_helper_argv := lib/helper_argv.c lib/parse.c lib/pool_attach.c
+FUZZ_LIB_pool_attach := lib/pool_attach.c
 .SECONDEXPANSION:
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(or $$(FUZZ_LIB_$$*),$$(LIB_SRC)) lib/*.h
 	@mkdir -p build/fuzz

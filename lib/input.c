@@ -3,13 +3,16 @@
 #include "bind.h"
 #include "helper.h"
 #include "net.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -99,11 +102,200 @@ input_drop(struct input *in, struct client *c)
 		input_watch(in, in->lfd, NULL, 1);
 }
 
+/*
+ * Pool bindings (pool.h, data connections): a connection is held apart,
+ * out of the client list and the client count, until its first line is
+ * the ATTACH line carrying the expected MAC; anything else is dropped
+ * before a byte of it reaches the ring. At most INPUT_PROVE_MAX at once
+ * (more wait in the listen backlog, in order), each for POOL_PROVE_WAIT.
+ */
+#define INPUT_PROVE_MAX 32
+
+struct prover {
+	int fd; /* -1: free */
+	int64_t deadline;
+	size_t len;
+	char line[POOL_ATTACH_LINE];
+};
+
+static struct {
+	const char *want; /* the expected MAC, or NULL: no proof asked */
+	unsigned n;
+	struct prover p[INPUT_PROVE_MAX];
+} input_pv;
+
+static void
+input_prove_init(const char *want)
+{
+	int k;
+
+	memset(&input_pv, 0, sizeof(input_pv));
+	input_pv.want = want;
+	for (k = 0; k < INPUT_PROVE_MAX; k++)
+		input_pv.p[k].fd = -1;
+}
+
+/* 1 when an epoll pointer is a prover's. */
+static int
+input_prover_is(const void *ptr)
+{
+	uintptr_t a = (uintptr_t)ptr, lo = (uintptr_t)&input_pv.p[0];
+
+	return a >= lo && a < lo + sizeof(input_pv.p);
+}
+
+static void
+input_prove_drop(struct input *in, struct prover *pv)
+{
+	if (pv->fd == -1)
+		return;
+	input_watch(in, pv->fd, pv, 0);
+	close(pv->fd);
+	pv->fd = -1;
+	pv->len = 0;
+	if (input_pv.n-- == INPUT_PROVE_MAX && in->lfd != -1)
+		input_watch(in, in->lfd, NULL, 1); /* room again */
+}
+
+static void
+input_prove_accept(struct input *in)
+{
+	struct prover *pv;
+	int fd, k;
+
+	while (
+	    input_pv.n < INPUT_PROVE_MAX && (fd = net_accept(in->lfd)) != -1) {
+		for (k = 0; input_pv.p[k].fd != -1; k++)
+			;
+		pv = &input_pv.p[k];
+		pv->fd = fd;
+		pv->len = 0;
+		pv->deadline = helper_now() + POOL_PROVE_WAIT;
+		input_pv.n++;
+		input_watch(in, fd, pv, 1);
+	}
+	if (input_pv.n >= INPUT_PROVE_MAX)
+		input_watch(in, in->lfd, NULL, 0);
+}
+
+/* pv proved the session: it becomes a client, as input_accept makes
+ * them; for -1 the listener and every other prover go. */
+static void
+input_prove_admit(struct input *in, struct prover *pv)
+{
+	struct client *c;
+	int fd = pv->fd, k;
+
+	input_watch(in, fd, pv, 0);
+	pv->fd = -1;
+	pv->len = 0;
+	input_pv.n--;
+	if (in->nclients >= INPUT_MAX_CLIENTS ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->next = in->clients;
+	in->clients = c;
+	in->nclients++;
+	in->accepted++;
+	input_count(in);
+	input_watch(in, fd, c, 1);
+	if (in->one) {
+		for (k = 0; k < INPUT_PROVE_MAX; k++)
+			input_prove_drop(in, &input_pv.p[k]);
+		input_watch(in, in->lfd, NULL, 0);
+		close(in->lfd);
+		in->lfd = -1;
+	} else if (input_pv.n == INPUT_PROVE_MAX - 1 && in->lfd != -1) {
+		input_watch(in, in->lfd, NULL, 1);
+	}
+}
+
+/*
+ * Reads pv's first line, never a byte past its newline (what follows is
+ * the daemon's, for the ring): a peek finds the newline, a recv takes up
+ * to it. Then admits or drops it.
+ */
+static void
+input_prove_read(struct input *in, struct prover *pv)
+{
+	char peek[POOL_ATTACH_LINE];
+	size_t take;
+	ssize_t n;
+	char *nl;
+
+	if (pv->fd == -1)
+		return; /* dropped earlier in this round */
+	n = recv(
+	    pv->fd, peek, sizeof(pv->line) - pv->len, MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		input_prove_drop(in, pv);
+		return;
+	}
+	nl = memchr(peek, '\n', (size_t)n);
+	take = nl != NULL ? (size_t)(nl - peek) + 1 : (size_t)n;
+	if (recv(pv->fd, pv->line + pv->len, take, MSG_DONTWAIT) !=
+	    (ssize_t)take) {
+		input_prove_drop(in, pv);
+		return;
+	}
+	pv->len += take;
+	if (nl == NULL) {
+		if (pv->len >= sizeof(pv->line))
+			input_prove_drop(in, pv); /* no line of ours */
+		return;
+	}
+	if (pool_proof_check(pv->line, pv->len - 1, input_pv.want) == 0)
+		input_prove_admit(in, pv);
+	else
+		input_prove_drop(in, pv);
+}
+
+/* The epoll timeout (ms, -1: none) cut to the first prover's deadline. */
+static int
+input_prove_timeout(int timeout)
+{
+	int64_t now = helper_now(), first = INT64_MAX, ms;
+	int k;
+
+	for (k = 0; k < INPUT_PROVE_MAX; k++)
+		if (input_pv.p[k].fd != -1 && input_pv.p[k].deadline < first)
+			first = input_pv.p[k].deadline;
+	if (first == INT64_MAX)
+		return timeout;
+	ms = first <= now ? 0 : (first - now + 999999) / 1000000;
+	return timeout >= 0 && timeout < ms ? timeout : (int)ms;
+}
+
+/* Drops the provers whose time is up. */
+static void
+input_prove_expire(struct input *in)
+{
+	int64_t now;
+	int k;
+
+	if (input_pv.n == 0)
+		return;
+	now = helper_now();
+	for (k = 0; k < INPUT_PROVE_MAX; k++)
+		if (input_pv.p[k].fd != -1 && now >= input_pv.p[k].deadline)
+			input_prove_drop(in, &input_pv.p[k]);
+}
+
 static void
 input_accept(struct input *in)
 {
 	struct client *c;
 	int fd;
+
+	if (input_pv.want != NULL) {
+		input_prove_accept(in);
+		return;
+	}
 
 	while (in->nclients < INPUT_MAX_CLIENTS &&
 	       (fd = net_accept(in->lfd)) != -1) {
@@ -254,12 +446,16 @@ input_loop(struct input *in)
 			return; /* the one client is gone and flushed */
 		input_wait_space(in);
 		timeout = in->nparked > 0 && in->owner == NULL ? 100 : -1;
+		timeout = input_prove_timeout(timeout);
 		n = epoll_pwait(in->ep, ev, 64, timeout, &in->waitmask);
+		input_prove_expire(in);
 		if (n == 0 && in->nparked > 0)
 			input_unpark(in);
 		for (i = 0; i < n && !input_stop; i++) {
 			if (ev[i].data.ptr == NULL)
 				input_accept(in);
+			else if (input_prover_is(ev[i].data.ptr))
+				input_prove_read(in, ev[i].data.ptr);
 			else if (input_service(in, ev[i].data.ptr) &&
 				 in->nparked > 0 && in->owner == NULL)
 				input_unpark(in);
@@ -293,6 +489,7 @@ input_main(void *arg, int reportfd)
 
 	memset(&in, 0, sizeof(in));
 	in.one = o->one;
+	input_prove_init(o->proof);
 	helper_on_stop(&input_stop);
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGINT);
@@ -341,6 +538,8 @@ input_main(void *arg, int reportfd)
 		input_linger(&in);
 	while ((c = in.clients) != NULL)
 		input_drop(&in, c);
+	for (e = 0; e < INPUT_PROVE_MAX; e++)
+		input_prove_drop(&in, &input_pv.p[e]);
 	if (in.lfd != -1)
 		close(in.lfd);
 	bind_remove(&in.b);
