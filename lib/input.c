@@ -511,7 +511,7 @@ input_main(void *arg, int reportfd)
 		e = errno;
 		close(in.lfd);
 		helper_fail(reportfd, e == EINVAL ? 2 : 1, e, "%s: %s", o->id,
-		    e == EEXIST ? "in use by a live binding" : strerror(e));
+		    e == EEXIST ? "in use by a live binding" : rt_strerror(e));
 		return 1;
 	}
 	in.r = &in.b.ring;
