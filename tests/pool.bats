@@ -624,14 +624,15 @@ TCPPEER="$BS_ROOT/tests/helpers/tcppeer.py"
 }
 
 @test "whoever reaches an announced port first without the session's proof never becomes the daemon" {
-	local port port1 rport dport chal chal1 line silent zeros rc=0 mpid
+	local port port1 rport dport chal chal1 line silent zeros rc=0 mpid bpid mac
+	local kh="h5-key-$RANDOM$RANDOM"
 	port1=$(bs_free_port)
 	port=$(bs_free_port)
 	rport=$(bs_free_port)
 	# Session 1, to have a real proof of another session to replay: d0's
 	# proof line there (seq 0), what a master sent on its data connection.
-	start_pool kh "$port1"
-	run -0 /usr/bin/python3 "$PEER" master kh "$port1" d0 -- \
+	start_pool "$kh" "$port1"
+	run -0 /usr/bin/python3 "$PEER" master "$kh" "$port1" d0 -- \
 		send d0 0 d0 'first session\n'
 	chal1=$(sed -n 's/^chal //p' <<<"$output")
 	run read_all d0
@@ -643,11 +644,11 @@ TCPPEER="$BS_ROOT/tests/helpers/tcppeer.py"
 	# that an attacker on the host reaches the announced port first.
 	mk_daemon d0 3
 	: >"$T/pool.out"
-	start_pool kh "$port"
+	start_pool "$kh" "$port"
 	bs_bg /usr/bin/python3 "$PEER" relay "$rport" "$port" "$T/chal" "$T/go" \
 		>"$T/relay.out" 3>&-
 	bs_wait_for 250 bs_port_listening "$rport"
-	bs_bg master kh 127.0.0.1 "$rport" "$D" 2>"$T/master.err" 3>&-
+	bs_bg master "$kh" 127.0.0.1 "$rport" "$D" 2>"$T/master.err" 3>&-
 	mpid=$BS_LAST
 	bs_wait_for 500 announced d0 || fail "d0 not announced"
 	bs_wait_for 250 test -s "$T/chal" || fail "no challenge seen"
@@ -664,14 +665,21 @@ TCPPEER="$BS_ROOT/tests/helpers/tcppeer.py"
 		'\x00\xff\x01junk' \
 		"$(printf 'x%.0s' {1..300})" \
 		"BASHSOCK/1 ATTACH $zeros" \
-		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac kh "$chal1" 0 d0)" \
-		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac kh "$chal" 1 d0)" \
-		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac kh "$chal" 0 d1)" \
+		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac "$kh" "$chal1" 0 d0)" \
+		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac "$kh" "$chal" 1 d0)" \
+		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac "$kh" "$chal" 0 d1)" \
 		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac wrongkey "$chal" 0 d0)"; do
 		run -0 /usr/bin/python3 "$PEER" attack "$dport" "$line" \
 			'INJECTED by attacker'
 		[ "$output" = dropped ] || fail "$output: $line"
 	done
+	# The binding's helper holds neither the key nor, once started, its
+	# expected proof: not in its command line (every user reads it), not
+	# in its environment (wiped).
+	bpid=$(awk '$1 == "d0" { print $3 }' "$T/pool.out")
+	mac=$(/usr/bin/python3 "$PEER" mac "$kh" "$chal" 0 d0)
+	run ! grep -aqF -e "$kh" -e "$mac" "/proc/$bpid/cmdline" "/proc/$bpid/environ"
+	run ! grep -aq 'BASHSOCK_POOL_PROOF=[0-9a-f]' "/proc/$bpid/environ"
 	# The pool's answer goes on to the master now.
 	touch "$T/go"
 	run read_all d0
