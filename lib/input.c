@@ -255,35 +255,29 @@ input_prove_read(struct input *in, struct prover *pv)
 		input_prove_drop(in, pv);
 }
 
-/* The epoll timeout (ms, -1: none) cut to the first prover's deadline. */
+/* Before each wait: drops the provers whose time is up, and returns the
+ * epoll timeout (ms, -1: none) cut to the next one's deadline. */
 static int
-input_prove_timeout(int timeout)
+input_prove_tick(struct input *in, int timeout)
 {
-	int64_t now = helper_now(), first = INT64_MAX, ms;
-	int k;
-
-	for (k = 0; k < INPUT_PROVE_MAX; k++)
-		if (input_pv.p[k].fd != -1 && input_pv.p[k].deadline < first)
-			first = input_pv.p[k].deadline;
-	if (first == INT64_MAX)
-		return timeout;
-	ms = first <= now ? 0 : (first - now + 999999) / 1000000;
-	return timeout >= 0 && timeout < ms ? timeout : (int)ms;
-}
-
-/* Drops the provers whose time is up. */
-static void
-input_prove_expire(struct input *in)
-{
-	int64_t now;
+	int64_t now, first = INT64_MAX, ms;
 	int k;
 
 	if (input_pv.n == 0)
-		return;
+		return timeout;
 	now = helper_now();
-	for (k = 0; k < INPUT_PROVE_MAX; k++)
-		if (input_pv.p[k].fd != -1 && now >= input_pv.p[k].deadline)
+	for (k = 0; k < INPUT_PROVE_MAX; k++) {
+		if (input_pv.p[k].fd == -1)
+			continue;
+		if (now >= input_pv.p[k].deadline)
 			input_prove_drop(in, &input_pv.p[k]);
+		else if (input_pv.p[k].deadline < first)
+			first = input_pv.p[k].deadline;
+	}
+	if (first == INT64_MAX)
+		return timeout;
+	ms = (first - now + 999999) / 1000000;
+	return timeout >= 0 && timeout < ms ? timeout : (int)ms;
 }
 
 static void
@@ -446,9 +440,8 @@ input_loop(struct input *in)
 			return; /* the one client is gone and flushed */
 		input_wait_space(in);
 		timeout = in->nparked > 0 && in->owner == NULL ? 100 : -1;
-		timeout = input_prove_timeout(timeout);
+		timeout = input_prove_tick(in, timeout);
 		n = epoll_pwait(in->ep, ev, 64, timeout, &in->waitmask);
-		input_prove_expire(in);
 		if (n == 0 && in->nparked > 0)
 			input_unpark(in);
 		for (i = 0; i < n && !input_stop; i++) {
