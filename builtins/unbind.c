@@ -120,7 +120,8 @@ static char *unbind_doc[] = {
     "  -a   close every binding of the namespace",
     "",
     "Exit Status:",
-    "0 on success; 1 if an ID names no live binding; 2 for a usage error.",
+    "0 on success; 1 if an ID names no live binding or the runtime",
+    "directory cannot be used (one line says which); 2 for a usage error.",
     NULL,
 };
 
