@@ -56,15 +56,22 @@ bl_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void
+/* 0, or -1 after one line on stderr. */
+static int
 bl_all(struct bl_lines *l)
 {
 	char base[RT_PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 
-	if (rt_base(base, sizeof(base)) == -1 || (d = opendir(base)) == NULL)
-		return;
+	if (rt_base(base, sizeof(base)) == -1) {
+		builtin_error("%s", rt_strerror(errno));
+		return -1;
+	}
+	if ((d = opendir(base)) == NULL) {
+		builtin_error("%s: %s", base, strerror(errno));
+		return -1;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if (parse_id(de->d_name) == -1)
 			continue;
@@ -72,13 +79,14 @@ bl_all(struct bl_lines *l)
 		bind_each(de->d_name, bl_add, l);
 	}
 	closedir(d);
+	return 0;
 }
 
 static int
 bindings_builtin(WORD_LIST *list)
 {
 	struct bl_lines l = {NULL, 0, 0, NULL};
-	int opt, all = 0;
+	int opt, all = 0, rc = EXECUTION_SUCCESS;
 	size_t i;
 
 	reset_internal_getopt();
@@ -97,12 +105,14 @@ bindings_builtin(WORD_LIST *list)
 		return BS_USAGE;
 	}
 	if (all) {
-		bl_all(&l);
+		if (bl_all(&l) == -1)
+			rc = EXECUTION_FAILURE;
 	} else if (parse_id(bs_ns()) == -1) {
 		builtin_error("BASHSOCK_NS: %s: invalid namespace", bs_ns());
 		return BS_USAGE;
-	} else {
-		bind_each(bs_ns(), bl_add, &l);
+	} else if (bind_each(bs_ns(), bl_add, &l) == -1) {
+		builtin_error("%s", rt_strerror(errno));
+		rc = EXECUTION_FAILURE;
 	}
 	if (l.n > 0) /* l.line is NULL when there is none */
 		qsort(l.line, l.n, sizeof(*l.line), bl_cmp);
@@ -111,7 +121,7 @@ bindings_builtin(WORD_LIST *list)
 		free(l.line[i]);
 	}
 	free(l.line);
-	return sh_chkwrite(EXECUTION_SUCCESS);
+	return sh_chkwrite(rc);
 }
 
 static char *bindings_doc[] = {
@@ -126,7 +136,8 @@ static char *bindings_doc[] = {
     "       namespace",
     "",
     "Exit Status:",
-    "0, or 2 for a usage error.",
+    "0; 1 when the runtime directory is unusable (one line says which",
+    "and what to do); 2 for a usage error.",
     NULL,
 };
 

@@ -7,6 +7,7 @@
 #include "bs.h"
 #include "nsview.h"
 #include "parse.h"
+#include "rt.h"
 
 /* bash's own read, exported by the shell. */
 extern int read_builtin(WORD_LIST *);
@@ -221,7 +222,7 @@ rd_socket_form(WORD_LIST *list)
 		return BS_USAGE;
 	if ((v = nsv_get(bs_ns(), 1)) == NULL) {
 		builtin_error(
-		    "%s: namespace %s: %s", o.id, bs_ns(), strerror(errno));
+		    "%s: namespace %s: %s", o.id, bs_ns(), rt_strerror(errno));
 		return BS_USAGE;
 	}
 	if ((r = nsv_find(v, o.id, RING_IN)) == NULL) {

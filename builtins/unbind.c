@@ -23,7 +23,10 @@ ub_one(const char *ns, const char *id)
 	pid_t pid;
 
 	if (bind_open(&b, ns, id) == -1) {
-		builtin_error("%s: no live binding", id);
+		if (errno == ENOENT)
+			builtin_error("%s: no live binding", id);
+		else
+			builtin_error("%s: %s", id, rt_strerror(errno));
 		return 1;
 	}
 	pid = b.ring.h->pid;
@@ -89,7 +92,11 @@ unbind_builtin(WORD_LIST *list)
 		}
 	}
 	if (all) {
-		bind_each(ns, ub_collect, &ids);
+		if (bind_each(ns, ub_collect, &ids) == -1) {
+			builtin_error("%s", rt_strerror(errno));
+			free(ids.id);
+			return EXECUTION_FAILURE;
+		}
 		for (i = 0; i < ids.n; i++)
 			ub_one(ns, ids.id[i]);
 		free(ids.id);
@@ -113,7 +120,8 @@ static char *unbind_doc[] = {
     "  -a   close every binding of the namespace",
     "",
     "Exit Status:",
-    "0 on success; 1 if an ID names no live binding; 2 for a usage error.",
+    "0 on success; 1 if an ID names no live binding or the runtime",
+    "directory cannot be used (one line says which); 2 for a usage error.",
     NULL,
 };
 

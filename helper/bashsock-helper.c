@@ -19,6 +19,7 @@
  * says so. No bash header here, and no libcrypto: it links the lib/ objects
  * the two helpers need and nothing else.
  */
+#include "auth.h"
 #include "helper.h"
 #include "helper_argv.h"
 #include "input.h"
@@ -40,6 +41,7 @@ main(int argc, char **argv)
 	struct input_opts in;
 	struct output_opts out;
 	struct stat st;
+	static char proof[AUTH_HEX + 1];
 
 	if (fstat(REPORT_FD, &st) == -1 || !S_ISFIFO(st.st_mode)) {
 		fprintf(stderr,
@@ -51,6 +53,12 @@ main(int argc, char **argv)
 	fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
 	if (input_args_parse(argc, argv, &in) == 0) {
 		prctl(PR_SET_NAME, "bashsock-in", 0, 0, 0);
+		if (input_proof_take(&in, proof, sizeof(proof)) == -1) {
+			helper_fail(REPORT_FD, 2, EINVAL,
+			    "%s: pool binding without its proof",
+			    HELPER_PROGRAM);
+			return 2;
+		}
 		return input_main(&in, REPORT_FD);
 	}
 	if (output_args_parse(argc, argv, &out) == 0) {

@@ -522,6 +522,7 @@ auth_proof_new(struct auth_proof *p, const char *key, size_t keylen,
 	    -1)
 		goto out;
 	snprintf(line, len, AUTH_VERSION " PROOF %s %s", mhex, nhex);
+	memcpy(p->challenge, chal, sizeof(p->challenge));
 	rc = 0;
 out:
 	e = errno;
@@ -560,8 +561,17 @@ int
 auth_client(int fd, const char *key, size_t keylen, const char *purpose,
     int64_t deadline, char *err, size_t errlen)
 {
+	return auth_client_session(
+	    fd, key, keylen, purpose, deadline, NULL, err, errlen);
+}
+
+int
+auth_client_session(int fd, const char *key, size_t keylen, const char *purpose,
+    int64_t deadline, char *chal, char *err, size_t errlen)
+{
 	struct auth_proof p;
 	char line[AUTH_LINE_MAX], proof[AUTH_LINE_MAX];
+	char seen[AUTH_HEX + 1];
 	int rc = -1, e;
 
 	if (auth_args_ok(key, keylen, purpose) == -1) {
@@ -577,6 +587,7 @@ auth_client(int fd, const char *key, size_t keylen, const char *purpose,
 	if (auth_proof_new(&p, key, keylen, purpose, line, proof, sizeof(proof),
 		err, errlen) == -1)
 		goto out;
+	memcpy(seen, p.challenge, sizeof(seen));
 	if (auth_writeline(fd, proof, deadline) == -1) {
 		auth_seterr(err, errlen, "sending the proof");
 		goto out;
@@ -586,10 +597,46 @@ auth_client(int fd, const char *key, size_t keylen, const char *purpose,
 		goto out;
 	}
 	rc = auth_proof_check(&p, line, err, errlen);
+	if (rc == 0 && chal != NULL)
+		memcpy(chal, seen, sizeof(seen));
 out:
 	e = errno;
 	OPENSSL_cleanse(&p, sizeof(p));
 	OPENSSL_cleanse(proof, sizeof(proof));
 	errno = e;
 	return rc;
+}
+
+int
+auth_attach_mac(const char *key, size_t keylen, const char *chal, unsigned seq,
+    const char *name, char *hex)
+{
+	unsigned char mac[AUTH_BYTES];
+	unsigned char raw[AUTH_BYTES];
+	char msg[AUTH_LINE_MAX + AUTH_HEX]; /* label, chal, seq, a name */
+	unsigned int outlen = 0;
+	int m;
+
+	if (key == NULL || keylen == 0 || keylen > AUTH_KEY_MAX ||
+	    chal == NULL || auth_unhex(raw, chal, sizeof(raw)) == -1 ||
+	    name == NULL || hex == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	m = snprintf(
+	    msg, sizeof(msg), "bashsock/1 attach %s %u %s", chal, seq, name);
+	if (m < 0 || (size_t)m >= sizeof(msg)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg,
+		(size_t)m, mac, &outlen) == NULL ||
+	    outlen != AUTH_BYTES) {
+		OPENSSL_cleanse(mac, sizeof(mac));
+		errno = EIO;
+		return -1;
+	}
+	auth_hex(hex, mac, sizeof(mac));
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return 0;
 }

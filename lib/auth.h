@@ -57,6 +57,27 @@ int auth_client(int fd, const char *key, size_t keylen, const char *purpose,
     int64_t deadline, char *err, size_t errlen);
 
 /*
+ * auth_client, and on success the server's challenge (AUTH_HEX hex digits
+ * and a NUL) in chal: what a session's later proofs are bound to (pool.h's
+ * data connections). chal may be NULL.
+ */
+int auth_client_session(int fd, const char *key, size_t keylen,
+    const char *purpose, int64_t deadline, char *chal, char *err,
+    size_t errlen);
+
+/*
+ * The MAC that binds a connection to one request of an authenticated
+ * session: HMAC-SHA256(key, "bashsock/1 attach <chal> <seq> <name>"), as
+ * AUTH_HEX lowercase hex digits and a NUL in hex (AUTH_HEX + 1 bytes).
+ * chal is the session's challenge (hex), seq the request's number in the
+ * session (0 first), name any bytes but NUL. The label differs from the
+ * handshake's "client"/"server", so no handshake MAC is ever one of these.
+ * 0, or -1 with EINVAL or EIO.
+ */
+int auth_attach_mac(const char *key, size_t keylen, const char *chal,
+    unsigned seq, const char *name, char *hex);
+
+/*
  * The server side as two steps without I/O, for a caller that multiplexes
  * several handshakes in one poll loop and reads the lines itself.
  */
@@ -91,6 +112,7 @@ int auth_challenge_check(const struct auth_challenge *ch, const char *key,
  */
 struct auth_proof {
 	unsigned char answer[AUTH_HEX / 2]; /* the server's expected OK MAC */
+	char challenge[AUTH_HEX + 1];	    /* the server's challenge, hex */
 };
 
 /* Parses the server's first line (no newline) and puts the PROOF line to

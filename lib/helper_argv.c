@@ -1,10 +1,12 @@
 /* helper_argv: the helper program's command line, formatted and parsed. */
 #include "helper_argv.h"
 #include "parse.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -136,5 +138,28 @@ output_args_parse(int argc, char *const *argv, struct output_opts *o)
 	o->host = argv[4];
 	o->cap = (size_t)cap;
 	o->timeout = (int64_t)timeout;
+	return 0;
+}
+
+int
+input_proof_take(struct input_opts *o, char *buf, size_t len)
+{
+	char *v;
+
+	o->proof = NULL;
+	if (o->port != 0)
+		return 0;
+	v = getenv(POOL_PROOF_ENV);
+	if (v == NULL || !pool_proof_mac_ok(v) || len < AUTH_HEX + 1) {
+		if (v != NULL)
+			memset(v, 0, strlen(v));
+		unsetenv(POOL_PROOF_ENV);
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(buf, v, AUTH_HEX + 1);
+	memset(v, 0, AUTH_HEX);
+	unsetenv(POOL_PROOF_ENV);
+	o->proof = buf;
 	return 0;
 }

@@ -15,6 +15,18 @@
  * not empty; ADDR is there when the input helper listens on that address
  * only (any string: the helper reports what it cannot listen on, as the
  * in-process helper does).
+ *
+ * A pool binding (PORT 0) must also hold its connections to a proof
+ * (pool.h, data connections): the MAC they must carry is not on the
+ * command line, which every user on the host reads in ps (/proc/PID/cmdline
+ * is world-readable), but in the environment variable POOL_PROOF_ENV,
+ * which only the same user (and root) can read (/proc/PID/environ is 0400
+ * and needs ptrace read access). It is not the key either: a MAC good for
+ * one request of one session, useless after its connection came. The
+ * program wipes it from its environment as it starts. (A pipe on a
+ * descriptor of its own would do as well, but the spawn closes every
+ * descriptor above the report pipe, and a pipe's content must be written
+ * after the spawn, where the environment is set in the same call.)
  */
 #ifndef BASHSOCK_HELPER_ARGV_H
 #define BASHSOCK_HELPER_ARGV_H
@@ -38,5 +50,13 @@ void output_argv(const struct output_opts *o, struct helper_argv *a);
  * strings then point into argv. 0, or -1 with EINVAL. */
 int input_args_parse(int argc, char *const *argv, struct input_opts *o);
 int output_args_parse(int argc, char *const *argv, struct output_opts *o);
+
+/* The helper program, after input_args_parse: for a pool binding (PORT 0)
+ * takes the expected MAC from the environment (POOL_PROOF_ENV) into buf
+ * (AUTH_HEX + 1 bytes), sets o->proof to it, and wipes the variable's
+ * bytes in place (so /proc/PID/environ no longer shows them) before
+ * removing it. 0; -1 with EINVAL when a pool binding has no valid MAC
+ * there (it would let anybody in). Other bindings: o->proof stays NULL. */
+int input_proof_take(struct input_opts *o, char *buf, size_t len);
 
 #endif

@@ -5,9 +5,11 @@
 #include "helper.h"
 #include "net.h"
 #include "waker.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,28 @@ struct input {
 
 static volatile int input_stop;
 static char input_wake_tag; /* epoll data of the waker's eventfd */
+
+/*
+ * Pool bindings (pool.h, data connections): a connection is held apart,
+ * out of the client list and the client count, until its first line is
+ * the ATTACH line carrying the expected MAC; anything else is dropped
+ * before a byte of it reaches the ring. At most INPUT_PROVE_MAX at once
+ * (more wait in the listen backlog, in order), each for POOL_PROVE_WAIT.
+ */
+#define INPUT_PROVE_MAX 32
+
+struct prover {
+	int fd; /* -1: free */
+	int64_t deadline;
+	size_t len;
+	char line[POOL_ATTACH_LINE];
+};
+
+static struct {
+	const char *want; /* the expected MAC, or NULL: no proof asked */
+	unsigned n;
+	struct prover p[INPUT_PROVE_MAX];
+} input_pv;
 
 static void
 input_count(struct input *in)
@@ -108,6 +132,7 @@ static void
 input_listen(struct input *in, int64_t now)
 {
 	int want = in->lfd != -1 && in->nclients < INPUT_MAX_CLIENTS &&
+		   input_pv.n < INPUT_PROVE_MAX &&
 		   (in->accept_at == 0 || now >= in->accept_at);
 
 	if (want && in->accept_at != 0)
@@ -198,13 +223,205 @@ input_drop(struct input *in, struct client *c)
 	input_listen(in, helper_now());
 }
 
-static void
-input_accept(struct input *in)
+/*
+ * fd becomes client N: named in the client table with its address, read
+ * from. On a -1 binding nobody else gets in: the listener closes. 0, or -1
+ * when it could not be taken (closed).
+ */
+static int
+input_admit(struct input *in, int fd)
 {
 	struct client *c;
 	char where[NET_ERR], *sp;
+
+	if (in->nclients >= INPUT_MAX_CLIENTS ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return -1;
+	}
+	net_addr_str(fd, 1, where, sizeof(where));
+	sp = strrchr(where, ' ');
+	if (sp != NULL)
+		*sp++ = '\0';
+	c->fd = fd;
+	c->n = ++in->next_n;
+	c->slot = conv_attach(
+	    in->cv, c->n, where, sp != NULL ? (uint32_t)atoi(sp) : 0);
+	if (c->slot == NULL) { /* cannot be: fewer live than slots */
+		close(fd);
+		free(c);
+		return -1;
+	}
+	c->next = in->clients;
+	in->clients = c;
+	in->nclients++;
+	in->accepted++;
+	input_count(in);
+	input_watch(in, fd, c, 1);
+	c->events = EPOLLIN;
+	if (in->one) {
+		__atomic_store_n(&in->cv->one, c->n, __ATOMIC_RELEASE);
+		if (in->lwatched)
+			input_watch(in, in->lfd, NULL, 0);
+		in->lwatched = 0;
+		close(in->lfd);
+		in->lfd = -1;
+	}
+	return 0;
+}
+
+static void
+input_prove_init(const char *want)
+{
+	int k;
+
+	memset(&input_pv, 0, sizeof(input_pv));
+	input_pv.want = want;
+	for (k = 0; k < INPUT_PROVE_MAX; k++)
+		input_pv.p[k].fd = -1;
+}
+
+/* 1 when an epoll pointer is a prover's. */
+static int
+input_prover_is(const void *ptr)
+{
+	uintptr_t a = (uintptr_t)ptr, lo = (uintptr_t)&input_pv.p[0];
+
+	return a >= lo && a < lo + sizeof(input_pv.p);
+}
+
+static void
+input_prove_drop(struct input *in, struct prover *pv)
+{
+	if (pv->fd == -1)
+		return;
+	input_watch(in, pv->fd, pv, 0);
+	close(pv->fd);
+	pv->fd = -1;
+	pv->len = 0;
+	input_pv.n--;
+	input_listen(in, helper_now()); /* room again */
+}
+
+static void
+input_prove_accept(struct input *in)
+{
+	struct prover *pv;
+	int fd, k;
+
+	while (input_pv.n < INPUT_PROVE_MAX) {
+		if ((fd = net_accept(in->lfd)) == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				in->accept_at =
+				    helper_now() + INPUT_ACCEPT_PAUSE;
+			break;
+		}
+		for (k = 0; input_pv.p[k].fd != -1; k++)
+			;
+		pv = &input_pv.p[k];
+		pv->fd = fd;
+		pv->len = 0;
+		pv->deadline = helper_now() + POOL_PROVE_WAIT;
+		input_pv.n++;
+		input_watch(in, fd, pv, 1);
+	}
+	input_listen(in, helper_now());
+}
+
+/* pv proved the session: it becomes a client, as input_accept makes
+ * them; for -1 the listener and every other prover go. */
+static void
+input_prove_admit(struct input *in, struct prover *pv)
+{
+	int fd = pv->fd, k;
+
+	input_watch(in, fd, pv, 0);
+	pv->fd = -1;
+	pv->len = 0;
+	input_pv.n--;
+	if (input_admit(in, fd) == 0 && in->one)
+		for (k = 0; k < INPUT_PROVE_MAX; k++)
+			input_prove_drop(in, &input_pv.p[k]);
+	input_listen(in, helper_now());
+}
+
+/*
+ * Reads pv's first line, never a byte past its newline (what follows is
+ * the daemon's, for the ring): a peek finds the newline, a recv takes up
+ * to it. Then admits or drops it.
+ */
+static void
+input_prove_read(struct input *in, struct prover *pv)
+{
+	char peek[POOL_ATTACH_LINE];
+	size_t take;
+	ssize_t n;
+	char *nl;
+
+	if (pv->fd == -1)
+		return; /* dropped earlier in this round */
+	n = recv(
+	    pv->fd, peek, sizeof(pv->line) - pv->len, MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		input_prove_drop(in, pv);
+		return;
+	}
+	nl = memchr(peek, '\n', (size_t)n);
+	take = nl != NULL ? (size_t)(nl - peek) + 1 : (size_t)n;
+	if (recv(pv->fd, pv->line + pv->len, take, MSG_DONTWAIT) !=
+	    (ssize_t)take) {
+		input_prove_drop(in, pv);
+		return;
+	}
+	pv->len += take;
+	if (nl == NULL) {
+		if (pv->len >= sizeof(pv->line))
+			input_prove_drop(in, pv); /* no line of ours */
+		return;
+	}
+	if (pool_proof_check(pv->line, pv->len - 1, input_pv.want) == 0)
+		input_prove_admit(in, pv);
+	else
+		input_prove_drop(in, pv);
+}
+
+/* Before each wait: drops the provers whose time is up, and returns the
+ * epoll timeout (ms, -1: none) cut to the next one's deadline. */
+static int
+input_prove_tick(struct input *in, int timeout)
+{
+	int64_t now, first = INT64_MAX, ms;
+	int k;
+
+	if (input_pv.n == 0)
+		return timeout;
+	now = helper_now();
+	for (k = 0; k < INPUT_PROVE_MAX; k++) {
+		if (input_pv.p[k].fd == -1)
+			continue;
+		if (now >= input_pv.p[k].deadline)
+			input_prove_drop(in, &input_pv.p[k]);
+		else if (input_pv.p[k].deadline < first)
+			first = input_pv.p[k].deadline;
+	}
+	if (first == INT64_MAX)
+		return timeout;
+	ms = (first - now + 999999) / 1000000;
+	return timeout >= 0 && timeout < ms ? timeout : (int)ms;
+}
+
+static void
+input_accept(struct input *in)
+{
 	int fd;
 
+	if (input_pv.want != NULL) {
+		input_prove_accept(in);
+		return;
+	}
 	while (in->nclients < INPUT_MAX_CLIENTS) {
 		if ((fd = net_accept(in->lfd)) == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
@@ -213,40 +430,8 @@ input_accept(struct input *in)
 				    helper_now() + INPUT_ACCEPT_PAUSE;
 			break; /* EAGAIN: none left; else the next event */
 		}
-		if ((c = calloc(1, sizeof(*c))) == NULL) {
-			close(fd);
-			continue;
-		}
-		net_addr_str(fd, 1, where, sizeof(where));
-		sp = strrchr(where, ' ');
-		if (sp != NULL)
-			*sp++ = '\0';
-		c->fd = fd;
-		c->n = ++in->next_n;
-		c->slot = conv_attach(
-		    in->cv, c->n, where, sp != NULL ? (uint32_t)atoi(sp) : 0);
-		if (c->slot == NULL) { /* cannot be: fewer live than slots */
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = in->clients;
-		in->clients = c;
-		in->nclients++;
-		in->accepted++;
-		input_count(in);
-		input_watch(in, fd, c, 1);
-		c->events = EPOLLIN;
-		if (in->one) {
-			/* One client only: nobody else gets in. */
-			__atomic_store_n(&in->cv->one, c->n, __ATOMIC_RELEASE);
-			if (in->lwatched)
-				input_watch(in, in->lfd, NULL, 0);
-			in->lwatched = 0;
-			close(in->lfd);
-			in->lfd = -1;
+		if (input_admit(in, fd) == 0 && in->one)
 			return;
-		}
 	}
 	input_listen(in, helper_now());
 }
@@ -553,13 +738,16 @@ input_loop(struct input *in)
 		    (ring_free(in->r) > in->stash_max ||
 			helper_now() >= in->space_look))
 			input_unpark(in, PARK_SPACE);
-		n = epoll_pwait(in->ep, ev, 64, input_timeout(in, helper_now()),
+		n = epoll_pwait(in->ep, ev, 64,
+		    input_prove_tick(in, input_timeout(in, helper_now())),
 		    &in->waitmask);
 		input_listen(in, helper_now());
 		for (i = 0; i < n && !input_stop; i++) {
 			c = ev[i].data.ptr;
 			if (c == NULL) {
 				input_accept(in);
+			} else if (input_prover_is(ev[i].data.ptr)) {
+				input_prove_read(in, ev[i].data.ptr);
 			} else if (ev[i].data.ptr == &input_wake_tag) {
 				waker_drain(&in->wk);
 				input_replies(in);
@@ -626,6 +814,7 @@ input_main(void *arg, int reportfd)
 	memset(&in, 0, sizeof(in));
 	in.one = o->one;
 	in.ep = -1;
+	input_prove_init(o->proof);
 	helper_on_stop(&input_stop);
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGINT);
@@ -651,7 +840,7 @@ input_main(void *arg, int reportfd)
 		e = errno;
 		close(in.lfd);
 		helper_fail(reportfd, e == EINVAL ? 2 : 1, e, "%s: %s", o->id,
-		    e == EEXIST ? "in use by a live binding" : strerror(e));
+		    e == EEXIST ? "in use by a live binding" : rt_strerror(e));
 		return 1;
 	}
 	in.stash_max =
@@ -677,6 +866,8 @@ input_main(void *arg, int reportfd)
 		input_linger(&in);
 	while ((c = in.clients) != NULL)
 		input_drop(&in, c);
+	for (e = 0; e < INPUT_PROVE_MAX; e++)
+		input_prove_drop(&in, &input_pv.p[e]);
 	if (in.lfd != -1)
 		close(in.lfd);
 	waker_stop(&in.wk);

@@ -34,6 +34,10 @@ struct input_opts {
 	int port;	  /* 0: any free port (pool) */
 	size_t cap;
 	int one; /* -1: one client, then the binding ends */
+	/* Pool bindings: the MAC (AUTH_HEX hex digits) a client's first
+	 * line must carry (pool.h, data connections) before a byte of it
+	 * counts; the listener stays open until one did. NULL: none. */
+	const char *proof;
 };
 
 /* helper_fn for helper_spawn: reports readiness (or the failure: status 1,

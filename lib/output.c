@@ -560,7 +560,7 @@ output_main(void *arg, int reportfd)
 		e = errno;
 		close(out.fd);
 		helper_fail(reportfd, e == EINVAL ? 2 : 1, e, "%s: %s", o->id,
-		    e == EEXIST ? "in use by a live binding" : strerror(e));
+		    e == EEXIST ? "in use by a live binding" : rt_strerror(e));
 		return 1;
 	}
 	out.r = &out.b.ring;

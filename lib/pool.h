@@ -17,6 +17,24 @@
  * the file system. Reasons: invalid, taken, full, error. Answers come in
  * the order of the requests; a master may send several ahead.
  *
+ * Data connections (contract v2, Security): the master connects to the
+ * port of each PORT answer and, before any byte of the daemon, sends
+ *
+ *   master: BASHSOCK/1 ATTACH <64 hex: auth_attach_mac(key, challenge of
+ *           this control session, number of the DAEMON request in the
+ *           session from 0, daemon name)>
+ *
+ * then hands the socket to the daemon as its stdout. The key stays in the
+ * master: the daemon gets a socket already proved. The binding's helper
+ * (lib/input.c) holds every connection apart until its first line is that
+ * one, read without a byte past its newline; anything else (another line,
+ * a line of another session or request, silence for POOL_PROVE_WAIT, more
+ * than POOL_ATTACH_LINE bytes) is dropped before a byte reaches the
+ * buffer, and the binding goes on waiting for its daemon (POOL_ATTACH_WAIT
+ * in all). The helper links no libcrypto: the pool computes the expected
+ * MAC and hands it over, not the key, in the helper's environment
+ * (POOL_PROOF_ENV, helper_argv.h says why there).
+ *
  * Both commands run in a helper process forked from the shell
  * (pool_spawn): the shell may die at any instruction (a non-interactive
  * script killed by TERM runs no cleanup), and the helper, which holds
@@ -49,8 +67,11 @@
 #define POOL_IDLE_WAIT (30 * POOL_SEC)	 /* pool: between requests */
 #define POOL_ATTACH_WAIT (30 * POOL_SEC) /* pool: a daemon connects */
 #define POOL_CONNECT_WAIT (10 * POOL_SEC)
-#define POOL_STOP_WAIT (5 * POOL_SEC) /* TERM, then KILL */
-#define POOL_RING_SIZE (1024 * 1024)  /* each daemon binding's buffer */
+#define POOL_STOP_WAIT (5 * POOL_SEC)  /* TERM, then KILL */
+#define POOL_RING_SIZE (1024 * 1024)   /* each daemon binding's buffer */
+#define POOL_PROVE_WAIT (5 * POOL_SEC) /* a data connection's proof line */
+#define POOL_ATTACH_LINE 128 /* longest proof line, newline included */
+#define POOL_PROOF_ENV "BASHSOCK_POOL_PROOF"
 
 /* --- protocol --- */
 
@@ -71,6 +92,22 @@ int pool_encode(
 int pool_decode(const char *line, struct pool_msg *m);
 /* Copies s into buf (len >= 1), printable ASCII kept, the rest as '?'. */
 void pool_printable(char *buf, size_t len, const char *s);
+
+/* --- data connections (lib/pool_attach.c: no libcrypto) --- */
+
+/* Formats the ATTACH line (no newline) for mac (AUTH_HEX hex digits) into
+ * buf (POOL_ATTACH_LINE bytes). 0, or -1 with EINVAL. */
+int pool_proof_line(char *buf, size_t len, const char *mac);
+/* 1 when s is exactly AUTH_HEX lowercase hex digits (an expected MAC). */
+int pool_proof_mac_ok(const char *s);
+/*
+ * Checks a data connection's first line (len bytes, no newline; it may
+ * hold NUL bytes) against the expected MAC want (AUTH_HEX lowercase hex
+ * digits), in time independent of where they differ. 0 when it is the
+ * ATTACH line carrying want; -1 with EPROTO (not an ATTACH line) or
+ * EACCES (an ATTACH line with another MAC), or EINVAL (want malformed).
+ */
+int pool_proof_check(const char *line, size_t len, const char *want);
 
 /* --- the helper and its message pipe --- */
 

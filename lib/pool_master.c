@@ -105,7 +105,8 @@ struct master_daemon {
 struct master {
 	const struct master_opts *o;
 	int msgfd, cfd, gone, failed;
-	char host[NET_ERR]; /* the pool's address, numeric */
+	char chal[AUTH_HEX + 1]; /* the session's challenge: proofs bind it */
+	char host[NET_ERR];	 /* the pool's address, numeric */
 	struct master_daemon *d;
 	size_t nd, live;
 	sigset_t waitmask;
@@ -127,8 +128,9 @@ master_connect(struct master *m)
 			    o->port, err);
 		return -1;
 	}
-	if (auth_client(m->cfd, o->key, o->keylen, POOL_PURPOSE,
-		helper_now() + POOL_AUTH_WAIT, what, sizeof(what)) == -1) {
+	if (auth_client_session(m->cfd, o->key, o->keylen, POOL_PURPOSE,
+		helper_now() + POOL_AUTH_WAIT, m->chal, what,
+		sizeof(what)) == -1) {
 		e = errno;
 		if (e == EACCES)
 			pool_say(m->msgfd, 'E',
@@ -221,10 +223,29 @@ master_start(struct master *m, const char *name, int sock)
 	return 0;
 }
 
-/* Reads the pool's answer about name and starts it on its port. 0 when
- * the session goes on (whatever became of name), -1 when it is over. */
+/* Proves the data connection sock for request seq (name): the ATTACH
+ * line, before any byte of the daemon. 0, or -1 with errno. */
 static int
-master_answer(struct master *m, const char *name)
+master_prove(struct master *m, int sock, unsigned seq, const char *name)
+{
+	char mac[AUTH_HEX + 1], line[POOL_ATTACH_LINE];
+	int rc = -1;
+
+	if (auth_attach_mac(m->o->key, m->o->keylen, m->chal, seq, name, mac) ==
+		0 &&
+	    pool_proof_line(line, sizeof(line), mac) == 0)
+		rc = auth_writeline(
+		    sock, line, helper_now() + POOL_CONNECT_WAIT);
+	explicit_bzero(mac, sizeof(mac));
+	explicit_bzero(line, sizeof(line));
+	return rc;
+}
+
+/* Reads the pool's answer about name, request seq of the session, and
+ * starts it on its port. 0 when the session goes on (whatever became of
+ * name), -1 when it is over. */
+static int
+master_answer(struct master *m, const char *name, unsigned seq)
 {
 	const struct master_opts *o = m->o;
 	char line[AUTH_LINE_MAX], err[NET_ERR], shown[80];
@@ -263,6 +284,15 @@ master_answer(struct master *m, const char *name)
 	if (pool_stop) {
 		close(sock);
 		return -1;
+	}
+	if (master_prove(m, sock, seq, name) == -1) {
+		if (!pool_stop)
+			pool_say(m->msgfd, 'E',
+			    "%s/%s: %s port %d: proving: %s", o->ddir, shown,
+			    m->host, msg.port, strerror(errno));
+		close(sock);
+		m->failed = 1;
+		return pool_stop ? -1 : 0;
 	}
 	if (master_start(m, name, sock) == -1)
 		m->failed = 1;
@@ -330,7 +360,8 @@ master_session(struct master *m, const char **q, size_t n)
 				return -1;
 			}
 		}
-		if (master_answer(m, q[done++]) == -1)
+		done++;
+		if (master_answer(m, q[done - 1], (unsigned)(done - 1)) == -1)
 			return -1;
 	}
 	return 0;

@@ -35,6 +35,7 @@ struct pool_conn {
 	int fd;
 	enum pool_cstate state;
 	int64_t deadline; /* whole handshake, then each request */
+	unsigned nreq;	  /* DAEMON requests so far: the next one's number */
 	size_t len;
 	struct auth_challenge ch;
 	char peer[NET_ERR];
@@ -131,6 +132,7 @@ pool_bind_room(struct pool_server *s, size_t n)
 /* One DAEMON request of a batch. */
 struct pool_req {
 	const char *name; /* in the connection's buffer */
+	unsigned seq;	  /* its number in the session */
 	int rfd;	  /* its helper's report pipe, or -1: reply is set */
 	pid_t pid;
 	char reply[AUTH_LINE_MAX];
@@ -144,16 +146,47 @@ pool_refuse(struct pool_req *r, const char *reason)
 }
 
 /*
+ * envp (NULL: environ) with "POOL_PROOF_ENV=mac" in place of any such
+ * entry: the binding helper's environment. The array is malloc'd, its
+ * last string is var (POOL_PROOF_ENV + AUTH_HEX + 2 bytes). NULL/ENOMEM.
+ */
+static char **
+pool_proof_env(char *const *envp, const char *mac, char *var, size_t len)
+{
+	const size_t vlen = sizeof(POOL_PROOF_ENV) - 1;
+	size_t n = 0, k = 0;
+	char **e;
+
+	if (envp == NULL)
+		envp = environ;
+	while (envp[n] != NULL)
+		n++;
+	if ((e = calloc(n + 2, sizeof(*e))) == NULL)
+		return NULL;
+	for (n = 0; envp[n] != NULL; n++)
+		if (strncmp(envp[n], POOL_PROOF_ENV, vlen) != 0 ||
+		    envp[n][vlen] != '=')
+			e[k++] = envp[n];
+	snprintf(var, len, "%s=%s", POOL_PROOF_ENV, mac);
+	e[k] = var;
+	return e;
+}
+
+/*
  * First half of a request: checks the name and the count, and forks the
- * binding's helper (a -1 input helper on a free port) without waiting
- * for it, so a batch of helpers starts at once.
+ * binding's helper (a -1 input helper on a free port, holding its
+ * connections to the request's proof) without waiting for it, so a batch
+ * of helpers starts at once.
  */
 static void
-pool_req_start(struct pool_server *s, struct pool_req *r, size_t inflight)
+pool_req_start(struct pool_server *s, struct pool_conn *c, struct pool_req *r,
+    size_t inflight)
 {
 	struct input_opts io;
 	struct helper_argv a;
-	char shown[80];
+	char shown[80], mac[AUTH_HEX + 1];
+	char var[sizeof(POOL_PROOF_ENV) + AUTH_HEX + 1];
+	char **env;
 
 	r->rfd = -1;
 	if (parse_id(r->name) == -1) {
@@ -173,6 +206,14 @@ pool_req_start(struct pool_server *s, struct pool_req *r, size_t inflight)
 		pool_refuse(r, "error");
 		return;
 	}
+	if (auth_attach_mac(s->o->key, s->o->keylen, c->ch.hex, r->seq, r->name,
+		mac) == -1 ||
+	    (env = pool_proof_env(s->o->envp, mac, var, sizeof(var))) == NULL) {
+		pool_say(s->msgfd, 'E', "%s: cannot compute its proof, refused",
+		    r->name);
+		pool_refuse(r, "error");
+		return;
+	}
 	memset(&io, 0, sizeof(io));
 	io.ns = s->o->ns;
 	io.id = r->name;
@@ -180,9 +221,12 @@ pool_req_start(struct pool_server *s, struct pool_req *r, size_t inflight)
 	io.port = 0;
 	io.cap = POOL_RING_SIZE;
 	io.one = 1;
+	io.proof = mac;
 	input_argv(&io, &a);
-	r->pid = helper_spawn(
-	    input_main, &io, "bashsock-in", a.argv, s->o->envp, &r->rfd);
+	r->pid =
+	    helper_spawn(input_main, &io, "bashsock-in", a.argv, env, &r->rfd);
+	explicit_bzero(var, sizeof(var));
+	free(env);
 	if (r->pid == -1) {
 		r->rfd = -1;
 		pool_say(s->msgfd, 'E', "%s: cannot start helper: %s, refused",
@@ -338,7 +382,8 @@ pool_conn_lines(struct pool_server *s, struct pool_conn *c)
 			return pool_end(s, c);
 		}
 		req[n].name = line + (sizeof(POOL_VERSION " DAEMON ") - 1);
-		pool_req_start(s, &req[n], n);
+		req[n].seq = c->nreq++;
+		pool_req_start(s, c, &req[n], n);
 		n++;
 		if (n == POOL_BATCH && pool_batch_flush(s, c, req, &n) == -1)
 			return -1;

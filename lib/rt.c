@@ -3,11 +3,17 @@
 #include "parse.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Why the last rt_base/rt_nsdir failed, for rt_strerror; empty when it
+ * did not fail on a directory (or did not fail). */
+static char rt_why[RT_PATH_MAX + 160];
+static int rt_why_errno;
 
 const char *
 rt_ns(void)
@@ -17,39 +23,98 @@ rt_ns(void)
 	return (ns == NULL || *ns == '\0') ? "default" : ns;
 }
 
-/* 0 when path is a real directory owned by us with no group/other bits. */
+static void rt_say(int e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Records why (fmt) for rt_strerror; errno is e on return. */
+static void
+rt_say(int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rt_why, sizeof(rt_why), fmt, ap);
+	va_end(ap);
+	rt_why_errno = e;
+	errno = e;
+}
+
+const char *
+rt_strerror(int e)
+{
+	if (rt_why[0] != '\0' && e == rt_why_errno)
+		return rt_why;
+	return strerror(e);
+}
+
+/*
+ * 0 when path is a real directory owned by us with no group/other bits;
+ * else -1 with errno (EPERM when it is there but not safely ours), and,
+ * when report, why and what to do in rt_why.
+ */
 static int
-rt_check(const char *path)
+rt_check(const char *path, int report)
 {
 	struct stat st;
+	char what[64];
 
-	if (lstat(path, &st) == -1)
+	if (lstat(path, &st) == -1) {
+		if (report)
+			rt_say(errno, "runtime directory %s: %s", path,
+			    strerror(errno));
 		return -1;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0) {
+	}
+	if (S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	    (st.st_mode & 077) == 0)
+		return 0;
+	if (!report) {
 		errno = EPERM;
 		return -1;
 	}
-	return 0;
+	if (S_ISLNK(st.st_mode))
+		snprintf(what, sizeof(what), "a symbolic link");
+	else if (!S_ISDIR(st.st_mode))
+		snprintf(what, sizeof(what), "not a directory");
+	else if (st.st_uid != geteuid())
+		snprintf(what, sizeof(what), "owned by uid %u, mode %04o",
+		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	else
+		snprintf(what, sizeof(what), "mode %04o, not 0700",
+		    (unsigned)(st.st_mode & 07777));
+	rt_say(EPERM,
+	    "runtime directory %s is not a private directory of yours (%s): "
+	    "%s, or set XDG_RUNTIME_DIR to a 0700 directory of yours",
+	    path, what,
+	    S_ISDIR(st.st_mode) && st.st_uid == geteuid() ? "chmod 0700 it"
+							  : "have it removed");
+	return -1;
 }
 
 /* Creates path 0700 unless it exists, then checks it. */
 static int
 rt_mkdir(const char *path)
 {
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		rt_say(errno, "runtime directory %s: cannot create it: %s",
+		    path, strerror(errno));
 		return -1;
-	return rt_check(path);
+	}
+	return rt_check(path, 1);
 }
 
 int
 rt_base(char *buf, size_t len)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char run[64];
 	int n;
 
-	if (xdg != NULL && xdg[0] == '/' && rt_check(xdg) == 0)
+	rt_why[0] = '\0';
+	snprintf(run, sizeof(run), "/run/user/%u", (unsigned)geteuid());
+	if (xdg != NULL && xdg[0] == '/' && rt_check(xdg, 0) == 0)
 		n = snprintf(buf, len, "%s/bashsock", xdg);
+	else if (rt_check(run, 0) == 0)
+		n = snprintf(buf, len, "%s/bashsock", run);
 	else
 		n = snprintf(
 		    buf, len, "/dev/shm/bashsock-%u", (unsigned)geteuid());
@@ -65,6 +130,7 @@ rt_nsdir(const char *ns, char *buf, size_t len)
 {
 	size_t n;
 
+	rt_why[0] = '\0';
 	if (parse_id(ns) == -1) {
 		errno = EINVAL;
 		return -1;

@@ -595,3 +595,100 @@ reader100() {
 	run help master
 	assert_output --partial 'master KEY HOST PORT DDIR'
 }
+
+# --- data connections prove the session (contract v2, Security) ---------
+
+PEER="$BS_ROOT/tests/helpers/poolpeer.py"
+TCPPEER="$BS_ROOT/tests/helpers/tcppeer.py"
+
+@test "a data connection gets in by its request's proof only; the bytes after the proof are the daemon's" {
+	local port
+	port=$(bs_free_port)
+	start_pool kp "$port"
+	# A master of the test's own (poolpeer.py computes the proofs as the
+	# protocol says), so that the right proof is known to work and the
+	# wrong ones fail for being wrong. Each wrong one is sent alone and
+	# must be dropped; then each port gets its right proof and, in the
+	# same segment, lines of data.
+	run -0 /usr/bin/python3 "$PEER" master kp "$port" d0 d1 -- \
+		proof d0 1 d1 proof d0 1 d0 proof d0 0 d1 proof d1 0 d0 \
+		send d0 0 d0 'line one\nline two\n' \
+		send d1 1 d1 'from d1\n'
+	assert_line --index 0 --regexp '^chal [0-9a-f]{64}$'
+	[ "$(grep -c '^dropped$' <<<"$output")" -eq 4 ] || fail "$output"
+	run read_all d0
+	assert_output $'line one\nline two'
+	run read_all d1
+	assert_output 'from d1'
+	pool_status 0
+}
+
+@test "whoever reaches an announced port first without the session's proof never becomes the daemon" {
+	local port port1 rport dport chal chal1 line silent zeros rc=0 mpid bpid mac
+	local kh="h5-key-$RANDOM$RANDOM"
+	port1=$(bs_free_port)
+	port=$(bs_free_port)
+	rport=$(bs_free_port)
+	# Session 1, to have a real proof of another session to replay: d0's
+	# proof line there (seq 0), what a master sent on its data connection.
+	start_pool "$kh" "$port1"
+	run -0 /usr/bin/python3 "$PEER" master "$kh" "$port1" d0 -- \
+		send d0 0 d0 'first session\n'
+	chal1=$(sed -n 's/^chal //p' <<<"$output")
+	run read_all d0
+	assert_output 'first session'
+	pool_status 0
+
+	# Session 2: the real master, its control link through a relay that
+	# holds the pool's PORT answer back (latency on the master's link), so
+	# that an attacker on the host reaches the announced port first.
+	mk_daemon d0 3
+	: >"$T/pool.out"
+	start_pool "$kh" "$port"
+	bs_bg /usr/bin/python3 "$PEER" relay "$rport" "$port" "$T/chal" "$T/go" \
+		>"$T/relay.out" 3>&-
+	bs_wait_for 250 bs_port_listening "$rport"
+	bs_bg master "$kh" 127.0.0.1 "$rport" "$D" 2>"$T/master.err" 3>&-
+	mpid=$BS_LAST
+	bs_wait_for 500 announced d0 || fail "d0 not announced"
+	bs_wait_for 250 test -s "$T/chal" || fail "no challenge seen"
+	dport=$(awk '$1 == "d0" { print $2 }' "$T/pool.out")
+	chal=$(<"$T/chal")
+	[ "$chal" != "$chal1" ]
+	# A silent connection, held the whole time.
+	bs_bg /usr/bin/python3 "$TCPPEER" hold "$dport" '' >"$T/silent.out" 3>&-
+	silent=$BS_LAST
+	bs_wait_for 250 grep -q connected "$T/silent.out"
+	zeros=$(printf '0%.0s' {1..64})
+	for line in \
+		'INJECTED by attacker' \
+		'\x00\xff\x01junk' \
+		"$(printf 'x%.0s' {1..300})" \
+		"BASHSOCK/1 ATTACH $zeros" \
+		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac "$kh" "$chal1" 0 d0)" \
+		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac "$kh" "$chal" 1 d0)" \
+		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac "$kh" "$chal" 0 d1)" \
+		"BASHSOCK/1 ATTACH $(/usr/bin/python3 "$PEER" mac wrongkey "$chal" 0 d0)"; do
+		run -0 /usr/bin/python3 "$PEER" attack "$dport" "$line" \
+			'INJECTED by attacker'
+		[ "$output" = dropped ] || fail "$output: $line"
+	done
+	# The binding's helper holds neither the key nor, once started, its
+	# expected proof: not in its command line (every user reads it), not
+	# in its environment (wiped).
+	bpid=$(awk '$1 == "d0" { print $3 }' "$T/pool.out")
+	mac=$(/usr/bin/python3 "$PEER" mac "$kh" "$chal" 0 d0)
+	run ! grep -aqF -e "$kh" -e "$mac" "/proc/$bpid/cmdline" "/proc/$bpid/environ"
+	run ! grep -aq 'BASHSOCK_POOL_PROOF=[0-9a-f]' "/proc/$bpid/environ"
+	# The pool's answer goes on to the master now.
+	touch "$T/go"
+	run read_all d0
+	assert_output "$(expected d0 3)"
+	# The daemon's connection got in; the silent one was dropped then.
+	bs_wait_for 250 grep -q EOF "$T/silent.out" || fail "silent one kept"
+	wait "$mpid" || rc=$?
+	[ "$rc" -eq 0 ] || fail "master: $rc: $(cat "$T/master.err")"
+	[ ! -s "$T/master.err" ] || fail "master: $(cat "$T/master.err")"
+	pool_status 0
+	wait "$silent" || true
+}

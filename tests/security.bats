@@ -41,6 +41,7 @@ teardown_file() {
 		userdel "$u" 2>/dev/null
 	done
 	rm -rf "/dev/shm/bashsock-$BS_VIC_UID" "$BS_PUB"
+	rm -rf "/run/user/$BS_VIC_UID"
 	rm -rf /tmp/bashsock-sec-atk.*
 }
 
@@ -50,7 +51,7 @@ setup() {
 	export LC_ALL=C
 	TMP=$BATS_TEST_TMPDIR
 	# Whatever a previous test planted for the victim goes.
-	rm -rf "/dev/shm/bashsock-$BS_VIC_UID"
+	rm -rf "/dev/shm/bashsock-$BS_VIC_UID" "/run/user/$BS_VIC_UID"
 }
 
 teardown() {
@@ -75,10 +76,13 @@ as() {
 
 # The runtime base directory of root here, as lib/rt.c computes it.
 root_base() {
-	local x=${XDG_RUNTIME_DIR:-}
+	local x=${XDG_RUNTIME_DIR:-} r=/run/user/0
 	if [ -n "$x" ] && [ -d "$x" ] && [ ! -L "$x" ] &&
 		[ "$(stat -c '%u %a' "$x")" = "0 700" ]; then
 		echo "$x/bashsock"
+	elif [ -d "$r" ] && [ ! -L "$r" ] &&
+		[ "$(stat -c '%u %a' "$r")" = "0 700" ]; then
+		echo "$r/bashsock"
 	else
 		echo "/dev/shm/bashsock-0"
 	fi
@@ -147,8 +151,10 @@ s.sendall(sys.argv[2].encode() + b"\n"); s.close()' "$1" "$2"
 		bs_port_free "$port"
 		# Nothing of the victim's went in.
 		[ -z "$(find "$base" -mindepth 1)" ] || fail "files in $base: $(find "$base")"
-		run -0 as "$BS_VIC" 'bindings'
+		# Nothing listed from it either, and no silent success.
+		run -1 --separate-stderr as "$BS_VIC" 'bindings'
 		assert_output ''
+		[[ $stderr == *"$base"* ]] || fail "stderr: $stderr"
 	done
 	# A regular file or a FIFO in its place: refused too.
 	rm -rf "$base"
@@ -307,4 +313,79 @@ if end:
 	[ ! -e /tmp/bashsock-evil ]
 	# What the pool says about them is printable.
 	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$TMP/pool.err"
+}
+
+# one_line_naming DIR: the last run's stderr is one line that names DIR and
+# says what to do.
+one_line_naming() {
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "stderr: $stderr"
+	[[ $stderr == *"$1"* ]] || fail "does not name $1: $stderr"
+	[[ $stderr == *XDG_RUNTIME_DIR* ]] || fail "no way out: $stderr"
+}
+
+@test "a /dev/shm place squatted by another user: every builtin says which directory and what to do" {
+	local base=/dev/shm/bashsock-$BS_VIC_UID port oport pport kind lpid
+	local ddir=$BS_PUB/ddir$$
+	port=$(bs_free_port)
+	oport=$(bs_free_port)
+	pport=$(bs_free_port)
+	bs_bg /usr/bin/python3 "$BS_ROOT/tests/helpers/tcppeer.py" listen "$oport" \
+		>"$TMP/listen.out" 3>&-
+	lpid=$BS_LAST
+	bs_wait_for 250 bs_port_listening "$oport"
+	mkdir -m 0755 "$ddir"
+	printf '#!/bin/sh\necho d0\n' >"$ddir/d0"
+	chmod 0755 "$ddir/d0"
+	# Where XDG_RUNTIME_DIR is unset (as here: cron, su) and there is no
+	# /run/user/UID, /dev/shm/bashsock-UID is the place: taken first by
+	# another user, as a 0777 directory or as a link.
+	for kind in dir link; do
+		rm -rf "$base"
+		if [ "$kind" = dir ]; then
+			as "$BS_ATK" 'mkdir -m 0777 "$1"' "$base"
+		else
+			as "$BS_ATK" 'ln -s /tmp "$1"' "$base"
+		fi
+		run -1 --separate-stderr as "$BS_VIC" 'bind-input v1 "$1"' "$port"
+		one_line_naming "$base"
+		bs_port_free "$port"
+		run -1 --separate-stderr as "$BS_VIC" \
+			'bind-output o1 127.0.0.1 "$1"' "$oport"
+		one_line_naming "$base"
+		run -1 --separate-stderr as "$BS_VIC" 'bindings'
+		one_line_naming "$base"
+		run -1 --separate-stderr as "$BS_VIC" 'bindings -a'
+		one_line_naming "$base"
+		run -2 --separate-stderr as "$BS_VIC" 'read -l -w 0 v1'
+		one_line_naming "$base"
+		run -1 --separate-stderr as "$BS_VIC" 'unbind v1'
+		one_line_naming "$base"
+		run -1 --separate-stderr as "$BS_VIC" 'unbind -a'
+		one_line_naming "$base"
+		# The pool: its daemon's binding is refused, saying why.
+		run -0 --separate-stderr as "$BS_VIC" '
+			pool k "$1" >/dev/null & p=$!
+			for ((i = 0; i < 250; i++)); do
+				ss -Htln "sport = :$1" | grep -q . && break
+				sleep 0.02
+			done
+			master k 127.0.0.1 "$1" "$2" 2>/dev/null; m=$?
+			wait "$p"; echo "pool $? master $m"' "$pport" "$ddir"
+		assert_output "pool 0 master 1"
+		[[ $stderr == *"d0: runtime directory $base "*XDG_RUNTIME_DIR* ]] ||
+			fail "pool: $stderr"
+		# Nothing of the victim's went in.
+		[ "$kind" = link ] || [ -z "$(find "$base" -mindepth 1)" ] ||
+			fail "files in $base: $(find "$base")"
+	done
+	# With /run/user/UID (a login session's, made 0700 by systemd) the
+	# squatted place is not needed: bashsock works there.
+	mkdir -m 0700 "/run/user/$BS_VIC_UID"
+	chown "$BS_VIC" "/run/user/$BS_VIC_UID"
+	run -0 as "$BS_VIC" 'bind-input v1 "$1" >/dev/null && bindings &&
+		unbind v1' "$port"
+	assert_output --partial "v1 in"
+	[ "$(stat -c '%U %a' "/run/user/$BS_VIC_UID/bashsock")" = "$BS_VIC 700" ]
+	rm -rf "/run/user/$BS_VIC_UID" "$base" "$ddir"
+	kill "$lpid"
 }

@@ -155,6 +155,58 @@ test_right_key(int nonblock)
 	unpair(sv);
 }
 
+/* auth_client_session in a thread: the challenge it reports. */
+struct sess {
+	int fd, rc;
+	const char *key;
+	char chal[AUTH_HEX + 1];
+	pthread_t thread;
+};
+
+static void *
+sess_run(void *arg)
+{
+	struct sess *c = arg;
+
+	c->rc = auth_client_session(c->fd, c->key, strlen(c->key), "pool",
+	    in_ms(2000), c->chal, NULL, 0);
+	return NULL;
+}
+
+/* The client learns the session's challenge (what pool proofs bind),
+ * and only once the server proved the key. */
+static void
+test_session_challenge(void)
+{
+	struct auth_challenge ch;
+	struct sess c;
+	char line[AUTH_LINE_MAX], reply[AUTH_LINE_MAX];
+	int sv[2], k;
+
+	for (k = 0; k < 2; k++) {
+		pair(sv);
+		memset(&c, 0, sizeof(c));
+		c.fd = sv[1];
+		c.key = k == 0 ? "sesame" : "other";
+		strcpy(c.chal, "untouched");
+		if (pthread_create(&c.thread, NULL, sess_run, &c) != 0)
+			exit(2);
+		CHECK(auth_challenge_new(&ch, "pool", line, sizeof(line)) == 0);
+		CHECK(auth_writeline(sv[0], line, in_ms(2000)) == 0);
+		CHECK(
+		    auth_readline(sv[0], line, sizeof(line), in_ms(2000)) > 0);
+		auth_challenge_check(
+		    &ch, "sesame", 6, line, reply, sizeof(reply));
+		CHECK(auth_writeline(sv[0], reply, in_ms(2000)) == 0);
+		pthread_join(c.thread, NULL);
+		if (k == 0)
+			CHECK(c.rc == 0 && strcmp(c.chal, ch.hex) == 0);
+		else
+			CHECK(c.rc == -1 && strcmp(c.chal, "untouched") == 0);
+		unpair(sv);
+	}
+}
+
 /* The server's first line after OK must not be eaten by auth_client. */
 static void
 test_no_overread(void)
@@ -648,6 +700,7 @@ main(void)
 	test_right_key(0);
 	test_right_key(1);
 	test_no_overread();
+	test_session_challenge();
 	test_wrong_key();
 	test_keys_and_args();
 	test_timeouts();

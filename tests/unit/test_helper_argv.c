@@ -64,7 +64,8 @@ out_round_trip(const struct output_opts *o)
 static void
 test_round_trips(void)
 {
-	struct input_opts i = {"default", "in1", NULL, 20001, 1024 * 1024, 0};
+	struct input_opts i = {
+	    "default", "in1", NULL, 20001, 1024 * 1024, 0, NULL};
 	struct output_opts o = {
 	    "ns.1", "out_1", "localhost", 49151, 1024, 10000000000LL, 0};
 

@@ -1,10 +1,13 @@
 /*
  * Unit test of lib/pool: the protocol lines (encode, decode, what is
- * refused), the directory scan, and the helper's message pipe.
+ * refused), the directory scan, the helper's message pipe, and the proof
+ * of a data connection (the MAC, its line, its check, and how the helper
+ * program takes the expected one from its environment).
  * Prints each failure on stderr; exits non-zero when any.
  */
 #include "pool.h"
 #include "check.h"
+#include "helper_argv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -245,6 +248,151 @@ test_link(void)
 	waitpid(pid, NULL, 0);
 }
 
+#define CHAL "00000000000000000000000000000000000000000000000000000000000000ff"
+#define MAC "b22fd6863f4df2d3c264df3d38614624617e3608d2a26a94f0c46006c20bac43"
+
+static void
+test_proof_mac(void)
+{
+	char a[AUTH_HEX + 1], b[AUTH_HEX + 1];
+
+	/* Known answer (Python's hmac): HMAC-SHA256("k3y",
+	 * "bashsock/1 attach " CHAL " 7 dmn"). */
+	CHECK(auth_attach_mac("k3y", 3, CHAL, 7, "dmn", a) == 0);
+	CHECK(strcmp(a, MAC) == 0);
+	/* Every input counts. */
+	CHECK(auth_attach_mac("k3z", 3, CHAL, 7, "dmn", b) == 0 &&
+	      strcmp(a, b) != 0);
+	CHECK(auth_attach_mac("k3y", 3, CHAL, 8, "dmn", b) == 0 &&
+	      strcmp(a, b) != 0);
+	CHECK(auth_attach_mac("k3y", 3, CHAL, 7, "dmo", b) == 0 &&
+	      strcmp(a, b) != 0);
+	b[0] = '\0';
+	CHECK(auth_attach_mac("k3y", 3,
+		  "100000000000000000000000000000000000000000000000000000000000"
+		  "00ff",
+		  7, "dmn", b) == 0 &&
+	      strcmp(a, b) != 0);
+	/* Refused: no key, a challenge that is not 64 lowercase hex. */
+	errno = 0;
+	CHECK(
+	    auth_attach_mac("", 0, CHAL, 7, "dmn", b) == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(auth_attach_mac("k3y", 3, "00ff", 7, "dmn", b) == -1 &&
+	      errno == EINVAL);
+	errno = 0;
+	CHECK(auth_attach_mac("k3y", 3,
+		  "000000000000000000000000000000000000000000000000000000000000"
+		  "00FF",
+		  7, "dmn", b) == -1 &&
+	      errno == EINVAL);
+}
+
+/* pool_proof_check on the string s (its length, or n when given). */
+static int
+check_str(const char *s, const char *want)
+{
+	return pool_proof_check(s, strlen(s), want);
+}
+
+static void
+test_proof_check(void)
+{
+	char line[POOL_ATTACH_LINE], buf[POOL_ATTACH_LINE + 8];
+	size_t n;
+
+	CHECK(pool_proof_mac_ok(MAC));
+	CHECK(!pool_proof_mac_ok(CHAL "0"));
+	CHECK(!pool_proof_mac_ok("b22f"));
+	CHECK(!pool_proof_mac_ok("B22fd6863f4df2d3c264df3d38614624617e3608d2a26"
+				 "a94f0c46006c20bac43"));
+	CHECK(!pool_proof_mac_ok(NULL));
+
+	CHECK(pool_proof_line(line, sizeof(line), MAC) == 0);
+	CHECK(strcmp(line, "BASHSOCK/1 ATTACH " MAC) == 0);
+	CHECK(strlen(line) + 1 <= POOL_ATTACH_LINE);
+	errno = 0;
+	CHECK(pool_proof_line(line, sizeof(line), "nothex") == -1 &&
+	      errno == EINVAL);
+	errno = 0;
+	CHECK(pool_proof_line(line, 20, MAC) == -1 && errno == EINVAL);
+
+	CHECK(check_str("BASHSOCK/1 ATTACH " MAC, MAC) == 0);
+	/* Another MAC: EACCES, wherever it differs. */
+	errno = 0;
+	CHECK(
+	    check_str("BASHSOCK/1 ATTACH " CHAL, MAC) == -1 && errno == EACCES);
+	errno = 0;
+	CHECK(check_str("BASHSOCK/1 ATTACH "
+			"b22fd6863f4df2d3c264df3d38614624617e3608d2a26a94f0c4"
+			"6006c20bac44",
+		  MAC) == -1 &&
+	      errno == EACCES);
+	/* Not the line: EPROTO. */
+	errno = 0;
+	CHECK(check_str("INJECTED by attacker", MAC) == -1 && errno == EPROTO);
+	errno = 0;
+	CHECK(check_str("", MAC) == -1 && errno == EPROTO);
+	errno = 0;
+	CHECK(
+	    check_str("BASHSOCK/1 ATTACH  " MAC, MAC) == -1 && errno == EPROTO);
+	errno = 0;
+	CHECK(check_str("BASHSOCK/1 ATTACH " MAC " ", MAC) == -1 &&
+	      errno == EPROTO);
+	errno = 0;
+	CHECK(check_str("BASHSOCK/1 ATTACH "
+			"B22fd6863f4df2d3c264df3d38614624617e3608d2a26a94f0c4"
+			"6006c20bac43",
+		  MAC) == -1 &&
+	      errno == EPROTO);
+	errno = 0;
+	CHECK(
+	    check_str("bashsock/1 attach " MAC, MAC) == -1 && errno == EPROTO);
+	errno = 0;
+	CHECK(check_str("BASHSOCK/1 PROOF " MAC, MAC) == -1 && errno == EPROTO);
+	/* A NUL byte in it, or the line cut short: not the line. */
+	n = (size_t)snprintf(buf, sizeof(buf), "BASHSOCK/1 ATTACH %s", MAC);
+	buf[20] = '\0';
+	errno = 0;
+	CHECK(pool_proof_check(buf, n, MAC) == -1 && errno == EPROTO);
+	snprintf(buf, sizeof(buf), "BASHSOCK/1 ATTACH %s", MAC);
+	errno = 0;
+	CHECK(pool_proof_check(buf, n - 1, MAC) == -1 && errno == EPROTO);
+	/* A malformed expectation admits nothing. */
+	errno = 0;
+	CHECK(check_str("BASHSOCK/1 ATTACH " MAC, "") == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(pool_proof_check(buf, n, NULL) == -1 && errno == EINVAL);
+}
+
+static void
+test_proof_take(void)
+{
+	struct input_opts o;
+	char buf[AUTH_HEX + 1], *v;
+
+	/* A pool binding (port 0) takes it and wipes it. */
+	memset(&o, 0, sizeof(o));
+	CHECK(setenv(POOL_PROOF_ENV, MAC, 1) == 0);
+	v = getenv(POOL_PROOF_ENV);
+	CHECK(input_proof_take(&o, buf, sizeof(buf)) == 0);
+	CHECK(o.proof == buf && strcmp(buf, MAC) == 0);
+	CHECK(getenv(POOL_PROOF_ENV) == NULL);
+	CHECK(v != NULL && v[0] == '\0'); /* the bytes themselves, zeroed */
+	/* ... and cannot go without one, or with a bad one. */
+	errno = 0;
+	CHECK(input_proof_take(&o, buf, sizeof(buf)) == -1 && errno == EINVAL);
+	CHECK(o.proof == NULL);
+	CHECK(setenv(POOL_PROOF_ENV, "short", 1) == 0);
+	CHECK(input_proof_take(&o, buf, sizeof(buf)) == -1 && o.proof == NULL);
+	CHECK(getenv(POOL_PROOF_ENV) == NULL);
+	/* A binding of bind-input ignores the variable. */
+	o.port = 4000;
+	CHECK(setenv(POOL_PROOF_ENV, MAC, 1) == 0);
+	CHECK(input_proof_take(&o, buf, sizeof(buf)) == 0 && o.proof == NULL);
+	unsetenv(POOL_PROOF_ENV);
+}
+
 int
 main(void)
 {
@@ -254,6 +402,9 @@ main(void)
 	test_printable();
 	test_scan();
 	test_link();
+	test_proof_mac();
+	test_proof_check();
+	test_proof_take();
 	if (failures != 0) {
 		fprintf(stderr, "%d failure(s)\n", failures);
 		return 1;
