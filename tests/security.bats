@@ -76,16 +76,7 @@ as() {
 
 # The runtime base directory of root here, as lib/rt.c computes it.
 root_base() {
-	local x=${XDG_RUNTIME_DIR:-} r=/run/user/0
-	if [ -n "$x" ] && [ -d "$x" ] && [ ! -L "$x" ] &&
-		[ "$(stat -c '%u %a' "$x")" = "0 700" ]; then
-		echo "$x/bashsock"
-	elif [ -d "$r" ] && [ ! -L "$r" ] &&
-		[ "$(stat -c '%u %a' "$r")" = "0 700" ]; then
-		echo "$r/bashsock"
-	else
-		echo "/dev/shm/bashsock-0"
-	fi
+	bs_rt_base 0
 }
 
 send_line() {

@@ -22,13 +22,7 @@ teardown() {
 
 # The namespace directory of this test, as lib/rt.c computes it.
 nsdir() {
-	local x=${XDG_RUNTIME_DIR:-}
-	if [ -n "$x" ] && [ -d "$x" ] && [ ! -L "$x" ] &&
-		[ "$(stat -c '%u %a' "$x")" = "$(id -u) 700" ]; then
-		echo "$x/bashsock/$BASHSOCK_NS"
-	else
-		echo "/dev/shm/bashsock-$(id -u)/$BASHSOCK_NS"
-	fi
+	echo "$(bs_rt_base)/$BASHSOCK_NS"
 }
 
 # What the namespace directory holds besides its lock and generation files.

@@ -30,14 +30,7 @@ bs_bg_in() {
 
 # The namespace directory of $BASHSOCK_NS, as lib/rt.c computes it.
 bs_nsdir() {
-	local base x=${XDG_RUNTIME_DIR:-}
-	if [ -n "$x" ] && [ -d "$x" ] && [ ! -L "$x" ] &&
-		[ "$(stat -c '%u %a' "$x")" = "$(id -u) 700" ]; then
-		base=$x/bashsock
-	else
-		base=/dev/shm/bashsock-$(id -u)
-	fi
-	echo "$base/${BASHSOCK_NS:-default}"
+	echo "$(bs_rt_base)/${BASHSOCK_NS:-default}"
 }
 
 # bs_field ID N: field N of ID's line in `bindings` (4 port, 5 pid,

@@ -93,3 +93,21 @@ bs_wait_gone() {
 bs_binding_pids() {
 	bindings | awk '{print $5}'
 }
+
+# bs_rt_base [UID]: the runtime base directory of user UID (default: us),
+# by lib/rt.c's rule: $XDG_RUNTIME_DIR/bashsock when XDG_RUNTIME_DIR is a
+# 0700 directory of the user's, else /run/user/UID/bashsock when that is
+# one, else /dev/shm/bashsock-UID.
+bs_rt_base() {
+	local u=${1:-$(id -u)} x=${XDG_RUNTIME_DIR:-} r
+	r=/run/user/$u
+	if [ -n "$x" ] && [ -d "$x" ] && [ ! -L "$x" ] &&
+		[ "$(stat -c '%u %a' "$x")" = "$u 700" ]; then
+		echo "$x/bashsock"
+	elif [ -d "$r" ] && [ ! -L "$r" ] &&
+		[ "$(stat -c '%u %a' "$r")" = "$u 700" ]; then
+		echo "$r/bashsock"
+	else
+		echo "/dev/shm/bashsock-$u"
+	fi
+}
