@@ -1,0 +1,259 @@
+# integrity.bash: the cases of the "nothing lost, nothing stuck" suites
+# (integrity.bats, and bigger runs in stress.bats). Load it after
+# test_helper/common and helpers/receive; the test sets TMP.
+#   load test_helper/common
+#   load helpers/receive
+#   load helpers/integrity
+# shellcheck shell=bash
+
+# The seeded generator, sink and checkers.
+INT_GEN="$BS_HELPERS/streamgen.py"
+# The bound on one shared-binding case, from its start (seconds).
+INT_DEADLINE=40
+
+int_gen() {
+	/usr/bin/python3 "$INT_GEN" "$@"
+}
+
+# int_sink PORT OUT [SINK OPTIONS...]: a streamgen sink on 127.0.0.1:PORT
+# writing what arrives to OUT; returns once it listens. INT_SINK: its PID.
+int_sink() {
+	local port=$1 out=$2
+	shift 2
+	rm -f "$out.ready"
+	bs_bg /usr/bin/python3 "$INT_GEN" sink "$port" "$out" --ready "$out.ready" "$@"
+	INT_SINK=$BS_LAST
+	bs_wait_for 500 test -e "$out.ready" || fail "the sink on port $port never listened"
+}
+
+# The output tests' line N: "line N CK", CK a function of N (streamgen.py
+# numbered checks it), so a cut or joined line cannot pass. Into INT_LINE
+# (no fork: the writes right after a peer's death must be fast).
+int_numbered_v() {
+	INT_LINE="line $1 $(($1 * 2654435761 % 4294967291))"
+}
+
+int_numbered() {
+	int_numbered_v "$1"
+	echo "$INT_LINE"
+}
+
+# int_has_lines FILE N: FILE holds at least N lines.
+int_has_lines() {
+	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
+}
+
+# int_size_at_least FILE BYTES
+int_size_at_least() {
+	[ -f "$1" ] && [ "$(stat -c %s "$1")" -ge "$2" ]
+}
+
+# int_close_wait PORT: a socket connected to PORT got its peer's FIN.
+int_close_wait() {
+	ss -Htn state close-wait "dport = :$1" | grep -q .
+}
+
+# int_cpu_ticks PID: the user + system CPU time of PID, in clock ticks.
+int_cpu_ticks() {
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# int_clients_at_least ID N: input binding ID has at least N clients.
+int_clients_at_least() {
+	local c
+	c=$(bs_field "$1" 7)
+	[[ $c =~ ^[0-9]+$ ]] && [ "$c" -ge "$2" ]
+}
+
+# The reader of every input case, run in a plain bash (bats' DEBUG trap
+# would slow it down): reads ID with random -b sizes (none, 1-100 B, up
+# to 4 KiB, up to 64 KiB; $RANDOM seeded with SEED) at a random pace,
+# writing byte-exact to OUT.
+#   mode "one": stops at the first status other than 0 (-w 5: 1 means
+#     five seconds without a byte: stuck) and writes it to OUT.status.
+#   mode "shared": -w 0.2; once file STOP exists and ID holds no byte and
+#     no client, exits 0; any status but 0 and 1 is its exit status.
+# $1 loader, $2 mode, $3 ID, $4 SEED, $5 OUT, $6 STOP
+# shellcheck disable=SC2016
+INT_READER='
+. "$1" || exit 99
+mode=$2 id=$3 out=$5 stop=$6
+RANDOM=$4
+exec 8>"$out"
+w=5
+[ "$mode" = shared ] && w=0.2
+while :; do
+	case $((RANDOM % 4)) in
+	0) opt=() ;;
+	1) opt=(-b $((RANDOM % 100 + 1))) ;;
+	2) opt=(-b $((RANDOM % 4096 + 1))) ;;
+	*) opt=(-b $(((RANDOM * 32768 + RANDOM) % 65536 + 1))) ;;
+	esac
+	rc=0
+	read "${opt[@]}" -w "$w" "$id" >&8 || rc=$?
+	if [ "$mode" = one ]; then
+		[ $rc -eq 0 ] || { echo "$rc" >"$out.status"; exit 0; }
+	elif [ $rc -eq 1 ]; then
+		[ -e "$stop" ] &&
+			[ "$(bindings | awk -v id="$id" '\''$1 == id { print $6, $7 }'\'')" = "0 0" ] &&
+			exit 0
+	elif [ $rc -ne 0 ]; then
+		exit $rc
+	fi
+	# A slow reader now and then: 0-90 ms.
+	[ $((RANDOM % 32)) -eq 0 ] && sleep "0.0$((RANDOM % 10))"
+done
+'
+
+# int_one SIZE KIND BYTES SEED: a -1 binding of SIZE; the generator
+# sends BYTES of KIND (streamgen.py send) in random chunks; the reader
+# must end with status 3 (the end) with exactly what was sent.
+int_one() {
+	local size=$1 kind=$2 bytes=$3 seed=$4 port pid st got want len
+	port=$(bs_free_port)
+	bind-input -1 -a 127.0.0.1 -s "$size" -v pid one "$port"
+	bs_bg /usr/bin/python3 "$INT_GEN" send "$port" "$seed" "$bytes" "$kind" "$TMP/sent"
+	timeout 120 bash --norc -c "$INT_READER" bash "$BS_LOADER" one one "$seed" \
+		"$TMP/out" "" || fail "reader: exit $? (timeout 124)"
+	got=$(stat -c %s "$TMP/out")
+	st=$(cat "$TMP/out.status")
+	[ "$st" = 3 ] ||
+		fail "read: exit $st after $got of $bytes bytes (1: nothing for 5 s, stuck)"
+	bs_wait_for 500 test -e "$TMP/sent" || fail "the generator never finished"
+	read -r want len <"$TMP/sent"
+	[ "$len" -eq "$bytes" ]
+	[ "$got" -eq "$len" ] || fail "read $got bytes, sent $len"
+	[ "$(sha256sum <"$TMP/out" | cut -d' ' -f1)" = "$want" ] ||
+		fail "sha256 differs from what was sent"
+	bs_wait_gone "$pid" || fail "the ended binding's helper lives on"
+}
+
+# int_shared SIZE SEED N COUNT: a shared binding of SIZE and N clients
+# sending COUNT tagged lines each (streamgen.py lines), started together.
+# Every client's lines must arrive whole, in order, unmixed, and all of it
+# within INT_DEADLINE (40) s. Set for the call:
+#   INT_LONG=BYTES: first, one more client whose line INT_LONGAT (0) has a
+#     payload of BYTES; INT_LONGCOUNT (COUNT) lines in all.
+#   INT_STALL=BYTES: first of all, a client that sends BYTES of a line and
+#     then holds the connection, silent, until the others are done: it
+#     must give the stream up after 2 s (its line is then ended by a
+#     newline it did not send).
+#   INT_LATE=BYTES: the reader starts only once the binding holds BYTES
+#     (the long client filled it), and the N clients after that.
+int_shared() {
+	local size=$1 seed=$2 n=$3 count=$4 long=${INT_LONG:-0}
+	local stall=${INT_STALL:-0} late=${INT_LATE:-0} port pid k reader
+	local gens=() reports=() deadline p st
+	port=$(bs_free_port)
+	bind-input -a 127.0.0.1 -s "$size" -v pid sh "$port"
+	deadline=$((SECONDS + INT_DEADLINE))
+	[ "$late" -gt 0 ] || int_shared_reader "$seed"
+	if [ "$stall" -gt 0 ]; then
+		bs_bg /usr/bin/python3 "$INT_GEN" lines "$port" "$seed" stall 1 \
+			--stall "$stall" --hold "$TMP/release" --report "$TMP/r.stall"
+		reports+=("$TMP/r.stall")
+		# Past the stash, its bytes are passed on as they come.
+		bs_wait_for 500 int_size_at_least "$TMP/out" "$stall" ||
+			fail "the stalled client's $stall bytes never came through: $(bindings)"
+	fi
+	if [ "$long" -gt 0 ]; then
+		bs_bg /usr/bin/python3 "$INT_GEN" lines "$port" "$seed" long \
+			"${INT_LONGCOUNT:-$count}" --long "$long" \
+			--long-at "${INT_LONGAT:-0}" --report "$TMP/r.long"
+		gens+=("$BS_LAST")
+		reports+=("$TMP/r.long")
+	fi
+	if [ "$late" -gt 0 ]; then
+		bs_wait_for 1000 int_buffered_at_least sh "$late" ||
+			fail "the buffer never held $late bytes: $(bindings)"
+		int_shared_reader "$seed"
+	fi
+	for ((k = 1; k <= n; k++)); do
+		bs_bg /usr/bin/python3 "$INT_GEN" lines "$port" $((seed * 100 + k)) \
+			"c$k" "$count" --report "$TMP/r.c$k"
+		gens+=("$BS_LAST")
+		reports+=("$TMP/r.c$k")
+	done
+	for p in "${gens[@]}"; do
+		while ! bs_pid_gone "$p"; do
+			[ $SECONDS -lt $deadline ] ||
+				fail "a client still sending after $INT_DEADLINE s: $(stat -c %s "$TMP/out") bytes read; $(bindings)"
+			sleep 0.05
+		done
+	done
+	# Every client but the stalled one has been served: gone, and the
+	# buffer read empty, while the stalled one still holds its line.
+	while ! int_fields sh "0 $((stall > 0 ? 1 : 0))"; do
+		[ $SECONDS -lt $deadline ] ||
+			fail "not every client served within $INT_DEADLINE s: $(stat -c %s "$TMP/out") bytes read; $(bindings)"
+		sleep 0.05
+	done
+	: >"$TMP/release"
+	: >"$TMP/stop"
+	while ! bs_pid_gone "$INT_READER_PID"; do
+		[ $SECONDS -lt $deadline ] ||
+			fail "the reader did not end within $INT_DEADLINE s: $(stat -c %s "$TMP/out") bytes read; $(bindings)"
+		sleep 0.05
+	done
+	st=0
+	wait "$INT_READER_PID" || st=$?
+	[ "$st" -eq 0 ] || fail "reader: exit $st"
+	run /usr/bin/python3 "$INT_GEN" check "$TMP/out" "${reports[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+# int_shared_reader SEED: the reader of int_shared, in the background.
+int_shared_reader() {
+	timeout 120 bash --norc -c "$INT_READER" bash "$BS_LOADER" shared sh \
+		"$1" "$TMP/out" "$TMP/stop" &
+	INT_READER_PID=$!
+	BS_PIDS+=("$INT_READER_PID")
+}
+
+# int_fields ID "BUFFERED CLIENTS": ID holds BUFFERED bytes, CLIENTS clients.
+int_fields() {
+	[ "$(bindings | awk -v id="$1" '$1 == id { print $6, $7 }')" = "$2" ]
+}
+
+# int_buffered_at_least ID BYTES
+int_buffered_at_least() {
+	local b
+	b=$(bs_field "$1" 6)
+	[[ $b =~ ^[0-9]+$ ]] && [ "$b" -ge "$2" ]
+}
+
+# int_output_kill COUNT SEED: bind-output -r, a writer of COUNT numbered
+# lines; the first sink stops reading at a seeded point between 500 KB
+# and 1.5 MB and, once the helper is held back by its closed window,
+# records what its kernel acknowledged and dies of SIGKILL. A second sink
+# on the same port takes the rest. Every line must arrive at least once,
+# none cut (but the first sink's last) or joined.
+int_output_kill() {
+	local count=$1 seed=$2 port die pid writer sink_a sink_b st
+	RANDOM=$seed
+	die=$((500000 + (RANDOM * 32768 + RANDOM) % 1000000))
+	port=$(bs_free_port)
+	int_sink "$port" "$TMP/a" --rcvbuf 16384 --die-after "$die"
+	sink_a=$INT_SINK
+	bind-output -r -v pid o 127.0.0.1 "$port"
+	# shellcheck disable=SC2016
+	bs_bg timeout 120 bash --norc -c '. "$1" || exit 99
+		for ((n = 1; n <= $2; n++)); do
+			write o "line $n $((n * 2654435761 % 4294967291))" || exit 1
+		done' bash "$BS_LOADER" "$count"
+	writer=$BS_LAST
+	bs_wait_for 1500 bs_pid_gone "$sink_a" || fail "the first sink never died"
+	int_sink "$port" "$TMP/b"
+	sink_b=$INT_SINK
+	bs_wait_for 3000 bs_pid_gone "$writer" ||
+		fail "the writer still writes after 60 s: $(wc -l <"$TMP/b") lines at the second sink; $(bindings)"
+	st=0
+	wait "$writer" || st=$?
+	[ "$st" -eq 0 ] || fail "writer: exit $st"
+	run -0 unbind o
+	bs_wait_for 1000 bs_pid_gone "$sink_b" || fail "the second sink never saw the end"
+	run /usr/bin/python3 "$INT_GEN" numbered "$count" "$TMP/a:cut" "$TMP/b"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
