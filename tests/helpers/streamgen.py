@@ -42,7 +42,9 @@ Standard library only; run it with /usr/bin/python3.
       acknowledged but we have not read (MSG_PEEK), and kills itself
       with SIGKILL: OUT then holds exactly what the peer's kernel got
       acknowledged, and everything not acknowledged is lost with the
-      connection (reset).
+      connection (reset). Before dying it writes "ACKED RECORDED" to
+      OUT.acked: the peer's bytes_acked (ss -ti) and the size of OUT,
+      which must be equal for the test to mean anything.
 
   numbered COUNT FILE[:cut]...
       checks output-test files: each whole line must be "line N CK"
@@ -58,6 +60,7 @@ import random
 import re
 import signal
 import socket
+import subprocess
 import sys
 import time
 import zlib
@@ -302,8 +305,15 @@ def cmd_sink(a):
     q = fcntl.ioctl(c.fileno(), termios.FIONREAD, b"\0\0\0\0")
     q = int.from_bytes(q, sys.byteorder)
     if q > 0:
-        os.write(fd, c.recv(q, socket.MSG_PEEK))
+        got += os.write(fd, c.recv(q, socket.MSG_PEEK))
     os.close(fd)
+    # What the peer's kernel counts as acknowledged (ss: bytes_acked,
+    # the SYN included), beside what OUT holds: the test compares them.
+    ss = subprocess.run(["ss", "-tinH", "src", "%s:%d" % peer[:2],
+                         "dst", "%s:%d" % local[:2]],
+                        capture_output=True, text=True, timeout=10).stdout
+    m = re.search(r"bytes_acked:(\d+)", ss)
+    say("%d %d" % (int(m.group(1)) - 1 if m else -1, got), a.out + ".acked")
     os.kill(os.getpid(), signal.SIGKILL)
 
 
