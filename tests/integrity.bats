@@ -65,6 +65,10 @@ teardown() {
 	INT_STALL=50000 int_shared 64k 23 4 1500
 }
 
+@test "shared, 64k buffer: a long line that pauses 0.5 s mid-way (less than 2 s) while others wait arrives whole" {
+	INT_LONG=100000 INT_LONGPAUSE=0.5 int_shared 64k 25 4 500
+}
+
 @test "shared, default 1M: a 200 KiB line that does not fit, then 2.3 MB of short lines, and later clients are served" {
 	# About 900 KB of short lines, then the long line: the buffer fills
 	# in the middle of it while nobody reads.

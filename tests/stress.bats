@@ -441,32 +441,52 @@ time.sleep(60)
 
 # --- nothing lost, nothing stuck (issue 11): bigger runs of integrity.bats
 # (tests/helpers/integrity.bash; streamgen.py generates, sinks and checks).
+# About two minutes in all.
 
 # int_stress_one SIZE BYTES SEED: every kind of stream through a -1
-# binding of SIZE, BYTES each, seeds SEED, SEED+1, ...
+# binding of SIZE, twice (seeds SEED, SEED+1, ...), BYTES each.
 int_stress_one() {
-	local size=$1 bytes=$2 seed=$3 kind
-	for kind in binary text nonl long; do
-		echo "# -1 -s $size: $bytes bytes of $kind, seed $seed"
-		int_one "$size" "$kind" "$bytes" "$seed"
-		seed=$((seed + 1))
+	local size=$1 bytes=$2 seed=$3 kind round
+	for round in 1 2; do
+		for kind in binary text nonl long; do
+			echo "# -1 -s $size: $bytes bytes of $kind, seed $seed"
+			int_one "$size" "$kind" "$bytes" "$seed"
+			seed=$((seed + 1))
+		done
 	done
 }
 
-@test "integrity: -1, 4k buffer: 3 MB of every kind of stream arrives byte-exact" {
+@test "integrity: -1, 4k buffer, 8 seeded streams: 3 MB of every kind arrives byte-exact" {
 	int_stress_one 4k 3000000 101
 }
 
-@test "integrity: -1, 64k buffer: 6 MB of every kind of stream arrives byte-exact" {
+@test "integrity: -1, 64k buffer, 8 seeded streams: 6 MB of every kind arrives byte-exact" {
 	int_stress_one 64k 6000000 111
 }
 
-@test "integrity: -1, 1M buffer: 12 MB of every kind of stream arrives byte-exact" {
+@test "integrity: -1, 1M buffer, 8 seeded streams: 12 MB of every kind arrives byte-exact" {
 	int_stress_one 1M 12000000 121
 }
 
-@test "integrity: shared 64k, 20 clients, a 300 KB line and a client stalled mid-line: every line whole, unmixed" {
-	INT_DEADLINE=90 INT_STALL=40000 INT_LONG=300000 int_shared 64k 131 20 2000
+@test "integrity: shared 64k, 2 seeds, 20 clients, a 300 KB line and a client stalled mid-line: every line whole, unmixed" {
+	local seed base=$TMP
+	for seed in 131 132; do
+		echo "# seed $seed"
+		TMP=$base/$seed
+		mkdir -p "$TMP"
+		INT_DEADLINE=90 INT_STALL=40000 INT_LONG=300000 int_shared 64k "$seed" 20 2000
+	done
+}
+
+@test "integrity: shared 4k, 3 seeds, 10 clients and a line 100 times the buffer" {
+	local seed base=$TMP
+	for seed in 136 137 138; do
+		echo "# seed $seed"
+		TMP=$base/$seed
+		mkdir -p "$TMP"
+		INT_DEADLINE=90 INT_LONG=409600 INT_LONGAT=$((seed * 7 % 500)) \
+			int_shared 4k "$seed" 10 1000
+	done
 }
 
 @test "integrity: shared 1M, 3 seeds: a long line that does not fit while nobody reads, then later clients" {

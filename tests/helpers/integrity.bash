@@ -135,6 +135,9 @@ int_one() {
 # within INT_DEADLINE (30) s. Set for the call:
 #   INT_LONG=BYTES: first, one more client whose line INT_LONGAT (0) has a
 #     payload of BYTES; INT_LONGCOUNT (COUNT) lines in all.
+#   INT_LONGPAUSE=SECS: half of the long line goes at once, the rest after
+#     SECS (less than 2: it must not be cut); the N clients start once
+#     that half has come through, and wait.
 #   INT_STALL=BYTES: first of all, a client that sends BYTES of a line and
 #     then holds the connection, silent, until the others are done: it
 #     must give the stream up after 2 s (its line is then ended by a
@@ -160,9 +163,15 @@ int_shared() {
 	if [ "$long" -gt 0 ]; then
 		bs_bg /usr/bin/python3 "$INT_GEN" lines "$port" "$seed" long \
 			"${INT_LONGCOUNT:-$count}" --long "$long" \
-			--long-at "${INT_LONGAT:-0}" --report "$TMP/r.long"
+			--long-at "${INT_LONGAT:-0}" --pause "${INT_LONGPAUSE:-0}" \
+			--report "$TMP/r.long"
 		gens+=("$BS_LAST")
 		reports+=("$TMP/r.long")
+		if [ -n "${INT_LONGPAUSE:-}" ]; then
+			# Its first half holds the stream while it pauses.
+			bs_wait_for 500 int_size_at_least "$TMP/out" $((long / 2)) ||
+				fail "the first half of the long line never came through: $(bindings)"
+		fi
 	fi
 	if [ "$late" -gt 0 ]; then
 		bs_wait_for 1000 int_buffered_at_least sh "$late" ||

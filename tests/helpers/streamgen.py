@@ -12,13 +12,14 @@ Standard library only; run it with /usr/bin/python3.
       Prints "SHA256 LENGTH" of what it sent (to REPORT when given,
       written once everything was sent).
 
-  lines PORT SEED NAME COUNT [--long BYTES [--long-at SEQ]]
+  lines PORT SEED NAME COUNT [--long BYTES [--long-at SEQ] [--pause SECS]]
         [--stall BYTES --hold FLAG] [--report FILE]
       one client of a shared binding: sends COUNT tagged lines
       "NAME SEQ CRC PAYLOAD\\n" (CRC: crc32 of "NAME SEQ PAYLOAD", 8 hex
       digits), payloads random printable of 0-300 bytes, in random chunks
       that cut lines. --long: line SEQ's (default 0) payload is BYTES
-      long. --stall: the client instead sends one line of BYTES payload bytes WITHOUT its
+      long; --pause: half of that line goes at once, the rest after
+      SECS. --stall: the client instead sends one line of BYTES payload bytes WITHOUT its
       newline, then holds the connection, silent, until file FLAG exists
       (60 s at most) and closes. The report (NAME COUNT) is written once
       everything was sent (for --stall: once the partial line was sent).
@@ -187,6 +188,13 @@ def cmd_lines(a):
     for seq in range(a.count):
         n = a.long if (seq == a.long_at and a.long) else rnd.randint(0, 300)
         line = tagged(a.name, seq, printable(rnd, n)) + b"\n"
+        if a.pause and n == a.long and seq == a.long_at:
+            # Half the long line, a pause, then the rest.
+            send_all(s, b"".join(out), pacer)
+            out, size = [], 0
+            s.sendall(line[:len(line) // 2])
+            time.sleep(a.pause)
+            line = line[len(line) // 2:]
         out.append(line)
         size += len(line)
         if size >= 600000:
@@ -371,6 +379,7 @@ def main():
     s.add_argument("count", type=int)
     s.add_argument("--long", type=int, default=0)
     s.add_argument("--long-at", type=int, default=0)
+    s.add_argument("--pause", type=float, default=0.0)
     s.add_argument("--stall", type=int, default=0)
     s.add_argument("--hold")
     s.add_argument("--report")
