@@ -69,8 +69,8 @@ int_clients_at_least() {
 # would slow it down): reads ID with random -b sizes (none, 1-100 B, up
 # to 4 KiB, up to 64 KiB; $RANDOM seeded with SEED) at a random pace,
 # writing byte-exact to OUT.
-#   mode "one": stops at the first status other than 0 (-w 5: 1 means
-#     five seconds without a byte: stuck) and writes it to OUT.status.
+#   mode "one": stops at the first status other than 0 (-w 10: 1 means
+#     ten seconds without a byte: stuck) and writes it to OUT.status.
 #   mode "shared": -w 0.2; once file STOP exists and ID holds no byte and
 #     no client, exits 0; any status but 0 and 1 is its exit status.
 # $1 loader, $2 mode, $3 ID, $4 SEED, $5 OUT, $6 STOP
@@ -80,7 +80,7 @@ INT_READER='
 mode=$2 id=$3 out=$5 stop=$6
 RANDOM=$4
 exec 8>"$out"
-w=5
+w=10
 [ "$mode" = shared ] && w=0.2
 while :; do
 	case $((RANDOM % 4)) in
@@ -119,7 +119,7 @@ int_one() {
 	got=$(stat -c %s "$TMP/out")
 	st=$(cat "$TMP/out.status")
 	[ "$st" = 3 ] ||
-		fail "read: exit $st after $got of $bytes bytes (1: nothing for 5 s, stuck)"
+		fail "read: exit $st after $got of $bytes bytes (1: nothing for 10 s, stuck)"
 	bs_wait_for 500 test -e "$TMP/sent" || fail "the generator never finished"
 	read -r want len <"$TMP/sent"
 	[ "$len" -eq "$bytes" ]
@@ -147,7 +147,7 @@ int_one() {
 int_shared() {
 	local size=$1 seed=$2 n=$3 count=$4 long=${INT_LONG:-0}
 	local stall=${INT_STALL:-0} late=${INT_LATE:-0} port pid k
-	local gens=() reports=() deadline p st
+	local gens=() reports=() deadline p st total
 	port=$(bs_free_port)
 	bind-input -a 127.0.0.1 -s "$size" -v pid sh "$port"
 	deadline=$((SECONDS + INT_DEADLINE))
@@ -191,9 +191,16 @@ int_shared() {
 			sleep 0.05
 		done
 	done
-	# Every client but the stalled one has been served: gone, and the
-	# buffer read empty, while the stalled one still holds its line.
-	while ! int_fields sh "0 $((stall > 0 ? 1 : 0))"; do
+	# Every client but the stalled one has been served: all its bytes
+	# read, its connection gone and the buffer empty, while the stalled
+	# one still holds its line.
+	total=0
+	for p in "${reports[@]}"; do
+		[ -s "$p" ] || fail "no report from client ${p##*/r.}: it failed"
+		total=$((total + $(cut -d' ' -f3 "$p")))
+	done
+	while ! int_size_at_least "$TMP/out" "$total" ||
+		! int_fields sh "0 $((stall > 0 ? 1 : 0))"; do
 		[ $SECONDS -lt $deadline ] ||
 			fail "not every client served within $INT_DEADLINE s: $(stat -c %s "$TMP/out") bytes read; $(bindings)"
 		sleep 0.05

@@ -176,15 +176,16 @@ def cmd_lines(a):
     pacer = Pacer(random.Random("%s/%s/pace" % (a.seed, a.name)))
     s = connect(a.port)
     if a.stall:
-        s.sendall(tagged(a.name, 0, printable(rnd, a.stall)))
-        say("%s 1" % a.name, a.report)
+        partial = tagged(a.name, 0, printable(rnd, a.stall))
+        s.sendall(partial)
+        say("%s 1 %d" % (a.name, len(partial) + 1), a.report)
         end = time.monotonic() + 60
         while not os.path.exists(a.hold) and time.monotonic() < end:
             time.sleep(0.02)
         s.close()
         return
     out = []
-    size = 0
+    size = total = 0
     for seq in range(a.count):
         n = a.long if (seq == a.long_at and a.long) else rnd.randint(0, 300)
         line = tagged(a.name, seq, printable(rnd, n)) + b"\n"
@@ -197,12 +198,13 @@ def cmd_lines(a):
             line = line[len(line) // 2:]
         out.append(line)
         size += len(line)
+        total += len(line)
         if size >= 600000:
             send_all(s, b"".join(out), pacer)
             out, size = [], 0
     send_all(s, b"".join(out), pacer)
     s.close()
-    say("%s %d" % (a.name, a.count), a.report)
+    say("%s %d %d" % (a.name, a.count, total), a.report)
 
 
 LINE = re.compile(rb"([A-Za-z0-9_]+) (\d+) ([0-9a-f]{8}) ([\x21-\x7e]*)")
@@ -212,7 +214,7 @@ def cmd_check(a):
     want = {}
     for rep in a.reports:
         with open(rep) as f:
-            name, count = f.read().split()
+            name, count, _ = f.read().split()
         want[name] = int(count)
     got = dict.fromkeys(want, 0)
     bad = 0
