@@ -5,6 +5,8 @@
 
 bats_require_minimum_version 1.5.0
 load test_helper/common
+load helpers/receive
+load helpers/integrity
 
 setup() {
 	bs_setup
@@ -429,4 +431,79 @@ time.sleep(60)
 	run -0 read -l -w 5 long
 	assert_output "b line"
 	is_field long 7 1
+}
+
+# --- nothing lost, nothing stuck (issue 11): bigger runs of integrity.bats
+# (tests/helpers/integrity.bash; streamgen.py generates, sinks and checks).
+# About two minutes in all.
+
+# int_stress_one SIZE BYTES SEED: every kind of stream through a -1
+# binding of SIZE, twice (seeds SEED, SEED+1, ...), BYTES each.
+int_stress_one() {
+	local size=$1 bytes=$2 seed=$3 kind round
+	for round in 1 2; do
+		for kind in binary text nonl long; do
+			echo "# -1 -s $size: $bytes bytes of $kind, seed $seed"
+			int_one "$size" "$kind" "$bytes" "$seed"
+			seed=$((seed + 1))
+		done
+	done
+}
+
+@test "integrity: -1, 4k buffer, 8 seeded streams: 3 MB of every kind arrives byte-exact" {
+	int_stress_one 4k 3000000 101
+}
+
+@test "integrity: -1, 64k buffer, 8 seeded streams: 6 MB of every kind arrives byte-exact" {
+	int_stress_one 64k 6000000 111
+}
+
+@test "integrity: -1, 1M buffer, 8 seeded streams: 12 MB of every kind arrives byte-exact" {
+	int_stress_one 1M 12000000 121
+}
+
+@test "integrity: shared 64k, 2 seeds, 20 clients, a 300 KB line and a client stalled mid-line: every line whole, unmixed" {
+	local seed base=$TMP
+	for seed in 131 132; do
+		echo "# seed $seed"
+		TMP=$base/$seed
+		mkdir -p "$TMP"
+		INT_DEADLINE=90 INT_STALL=40000 INT_LONG=300000 int_shared 64k "$seed" 20 2000
+	done
+}
+
+@test "integrity: shared 4k, 3 seeds, 10 clients and a line 100 times the buffer" {
+	local seed base=$TMP
+	for seed in 136 137 138; do
+		echo "# seed $seed"
+		TMP=$base/$seed
+		mkdir -p "$TMP"
+		INT_DEADLINE=90 INT_LONG=409600 INT_LONGAT=$((seed * 7 % 500)) \
+			int_shared 4k "$seed" 10 1000
+	done
+}
+
+@test "integrity: shared 1M, 3 seeds: a long line that does not fit while nobody reads, then later clients" {
+	local seed base=$TMP
+	for seed in 141 142 143; do
+		echo "# seed $seed"
+		TMP=$base/$seed
+		mkdir -p "$TMP"
+		INT_LONG=$((200000 + seed * 1000)) INT_LONGAT=5300 INT_LONGCOUNT=14000 \
+			INT_LATE=1040000 int_shared 1M "$seed" 5 2000
+	done
+}
+
+@test "integrity: bind-output -r, 3 seeds: 200,000 lines, the sink SIGKILLed mid-stream and restarted" {
+	local seed base=$TMP
+	for seed in 151 152 153; do
+		echo "# seed $seed"
+		TMP=$base/$seed
+		mkdir -p "$TMP"
+		int_output_kill 200000 "$seed"
+	done
+}
+
+@test "integrity: bind-output -r: lines written right after the peer died, 20 times" {
+	int_output_rounds 20
 }

@@ -22,6 +22,11 @@
                            reads nothing until file FLAG exists (60 s at
                            most), then writes all it receives to OUT until
                            the end of the stream
+  crowd PORT N             opens N connections to 127.0.0.1:PORT (all at
+                           once: the server's listen backlog completes
+                           them whether it accepts or not), prints
+                           "connected N", sends nothing and holds them
+                           until killed (600 s at most)
 
 HOST defaults to 127.0.0.1. Every socket operation has a timeout.
 """
@@ -161,10 +166,16 @@ def cmd_late(port, out, flag):
             f.write(b)
 
 
+def cmd_crowd(port, n):
+    conns = [connect(port) for _ in range(int(n))]
+    say("connected %d" % len(conns))
+    time.sleep(600)
+
+
 def main():
     cmds = {"send": cmd_send, "hold": cmd_hold, "split": cmd_split,
             "expect": cmd_expect, "listen": cmd_listen, "try": cmd_try,
-            "late": cmd_late}
+            "late": cmd_late, "crowd": cmd_crowd}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.stderr.write(__doc__)
         sys.exit(2)
