@@ -5,6 +5,7 @@
  * unchanged; deciding that costs no syscall.
  */
 #include "bs.h"
+#include "chan.h"
 #include "nsview.h"
 #include "parse.h"
 #include "rt.h"
@@ -17,14 +18,13 @@ extern int read_builtin(WORD_LIST *);
 static const char rd_short_doc[] =
     "read [-ers] [-a array] [-d delim] [-i text] [-n nchars] [-N nchars] "
     "[-p prompt] [-t timeout] [-u fd] [name ...] | "
-    "read [-l] [-b COUNT] [-w SECS] [-v VAR] ID";
+    "read [-l] [-b COUNT] [-w SECS] [-v VAR] [-c VAR] ID";
 static const char *rd_bash_usage;
 
 /* The take buffer, kept across calls (a line read must not malloc). */
-static char *rd_buf;
-static size_t rd_bufsz;
+static struct chan_buf rd_buf;
 
-/* An option letter: RD_OPT_SOCKET (-l -b -w -v), RD_OPT_ARG (one of bash's
+/* An option letter: RD_OPT_SOCKET (-l -b -w -v -c), RD_OPT_ARG (one of bash's
  * read options that take an argument), or 0. A switch, not strchr: it runs
  * on every plain read. */
 enum { RD_OPT_SOCKET = 1, RD_OPT_ARG };
@@ -37,6 +37,7 @@ rd_opt_kind(char c)
 	case 'b':
 	case 'w':
 	case 'v':
+	case 'c':
 		return RD_OPT_SOCKET;
 	case 'a':
 	case 'd':
@@ -53,7 +54,7 @@ rd_opt_kind(char c)
 }
 
 /*
- * 1 when the call names a socket option (-l -b -w -v) before its first
+ * 1 when the call names a socket option (-l -b -w -v -c) before its first
  * operand; bash's options that take an argument are skipped with it.
  */
 static int
@@ -80,26 +81,12 @@ rd_has_socket_opt(WORD_LIST *l)
 	return 0;
 }
 
-static int
-rd_grow(size_t n)
-{
-	char *b;
-
-	if (n <= rd_bufsz)
-		return 0;
-	if ((b = malloc(n)) == NULL)
-		return -1;
-	free(rd_buf);
-	rd_buf = b;
-	rd_bufsz = n;
-	return 0;
-}
-
 struct rd_opts {
 	int line;
 	size_t max;
 	int64_t wait;
 	char *var;
+	char *cvar; /* -c: one client's data, (N ADDR PORT) into cvar */
 	const char *id;
 };
 
@@ -111,7 +98,7 @@ rd_parse(WORD_LIST *list, struct rd_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->max = (size_t)-1;
 	reset_internal_getopt();
-	while ((opt = internal_getopt(list, "lb:w:v:")) != -1) {
+	while ((opt = internal_getopt(list, "lb:w:v:c:")) != -1) {
 		switch (opt) {
 		case 'l':
 			o->line = 1;
@@ -131,6 +118,13 @@ rd_parse(WORD_LIST *list, struct rd_opts *o)
 			o->var = list_optarg;
 			if (bs_var_ok(o->var) == -1) {
 				sh_invalidid(o->var);
+				return -1;
+			}
+			break;
+		case 'c':
+			o->cvar = list_optarg;
+			if (!legal_identifier(o->cvar)) {
+				sh_invalidid(o->cvar);
 				return -1;
 			}
 			break;
@@ -154,9 +148,9 @@ rd_parse(WORD_LIST *list, struct rd_opts *o)
 static int
 rd_deliver(const struct rd_opts *o, size_t n)
 {
-	if (o->line && n > 0 && rd_buf[n - 1] == '\n')
+	if (o->line && n > 0 && rd_buf.p[n - 1] == '\n')
 		n--;
-	return bs_emit(o->var, rd_buf, n);
+	return bs_emit(o->var, rd_buf.p, n);
 }
 
 /* Nothing within the wait: status 1, VAR set to empty. */
@@ -168,46 +162,51 @@ rd_nothing(const struct rd_opts *o, int status)
 	return status;
 }
 
+/* -c: (N ADDR PORT) of the client the bytes came from, into cvar. */
+static int
+rd_client(const struct rd_opts *o, struct ring *r, uint32_t n)
+{
+	char num[16], port[16], addr[CONV_ADDR];
+	char *val[3] = {num, addr, port};
+	uint32_t p = 0;
+
+	addr[0] = '\0';
+	chan_client(r, n, addr, &p);
+	snprintf(num, sizeof(num), "%u", n);
+	snprintf(port, sizeof(port), "%u", p);
+	return bs_setarray(o->cvar, val, 3);
+}
+
 static int
 rd_socket(struct ring *r, const struct rd_opts *o)
 {
-	int64_t deadline = helper_now() + o->wait, left;
-	int flags = o->line ? RING_TAKE_LINE : 0;
-	uint32_t seq, state;
-	size_t want, n;
+	struct chan_rd rq;
+	uint32_t client = 0;
+	size_t n = 0;
+	int rc;
 
-	for (;;) {
-		seq = ring_wseq(r);
-		state = __atomic_load_n(&r->h->state, __ATOMIC_ACQUIRE);
-		if (state != RING_LIVE || !ring_alive(r))
-			flags |= RING_TAKE_PARTIAL; /* nothing more will come */
-		if ((want = ring_used(r)) > 0) {
-			/* One more than is buffered, unless -b says less: with
-			 * -l, ring_take reads "max bytes without a newline" as
-			 * a -b cut and would take a line not yet whole. */
-			want = want < o->max ? want + 1 : o->max;
-			if (rd_grow(want) == -1) {
-				builtin_error("%s: out of memory", o->id);
-				return EXECUTION_FAILURE;
-			}
-			if ((n = ring_take(r, rd_buf, want, flags)) > 0)
-				return rd_deliver(o, n);
-		}
-		if (flags & RING_TAKE_PARTIAL) {
-			if (ring_used(r) > 0)
-				continue; /* the producer's last bytes */
-			if (state == RING_ENDED) {
-				__atomic_store_n(
-				    &r->h->end_seen, 1, __ATOMIC_RELEASE);
-				ring_futex_wake(&r->h->end_seen, 1);
-			}
-			return rd_nothing(o, BS_ENDED);
-		}
-		if ((left = bs_left(deadline)) == 0)
-			return rd_nothing(o, EXECUTION_FAILURE);
-		ring_wait_data(r, seq, left < BS_SLICE ? left : BS_SLICE);
-		bs_check_signals();
+	rq.max = o->max;
+	rq.line = o->line;
+	rq.by_client = o->cvar != NULL;
+	rq.deadline = helper_now() + o->wait;
+	rq.tick = bs_check_signals;
+	switch ((rc = chan_read(r, &rq, &rd_buf, &n, &client))) {
+	case CHAN_OK:
+		if (o->cvar != NULL && rd_client(o, r, client) == -1)
+			return EXECUTION_FAILURE;
+		return rd_deliver(o, n);
+	case CHAN_EMPTY:
+		return rd_nothing(o, EXECUTION_FAILURE);
+	case CHAN_ENDED:
+		return rd_nothing(o, BS_ENDED);
+	case CHAN_NOMEM:
+		builtin_error("%s: out of memory", o->id);
+		return EXECUTION_FAILURE;
+	default:
+		builtin_error("%s: binding corrupt", o->id);
+		return EXECUTION_FAILURE;
 	}
+	(void)rc;
 }
 
 static int
@@ -225,8 +224,12 @@ rd_socket_form(WORD_LIST *list)
 		    "%s: namespace %s: %s", o.id, bs_ns(), rt_strerror(errno));
 		return BS_USAGE;
 	}
-	if ((r = nsv_find(v, o.id, RING_IN)) == NULL) {
-		builtin_error("%s: no live input binding", o.id);
+	if ((r = nsv_find(v, o.id, 0)) == NULL) {
+		builtin_error("%s: no live binding", o.id);
+		return BS_USAGE;
+	}
+	if (o.cvar != NULL && r->h->kind != RING_IN) {
+		builtin_error("%s: -c: not an input binding", o.id);
 		return BS_USAGE;
 	}
 	/* Keep r mapped even if a trap run while waiting refreshes the view;
@@ -236,10 +239,10 @@ rd_socket_form(WORD_LIST *list)
 	nsv_busy++;
 	rc = rd_socket(r, &o);
 	run_unwind_frame("bashsock-read");
-	if (rd_bufsz > 4 * 1024 * 1024) {
-		free(rd_buf);
-		rd_buf = NULL;
-		rd_bufsz = 0;
+	if (rd_buf.cap > 4 * 1024 * 1024) {
+		free(rd_buf.p);
+		rd_buf.p = NULL;
+		rd_buf.cap = 0;
 	}
 	return rc;
 }
@@ -255,10 +258,10 @@ bs_read_builtin(WORD_LIST *list)
 	if (list != NULL) {
 		if (rd_has_socket_opt(list))
 			return rd_socket_form(list);
-		/* Exactly `read ID' with ID a live input binding. */
+		/* Exactly `read ID' with ID a live binding. */
 		if (list->next == NULL && list->word->word[0] != '-' &&
 		    (v = nsv_get(bs_ns(), 0)) != NULL &&
-		    nsv_find(v, list->word->word, RING_IN) != NULL)
+		    nsv_find(v, list->word->word, 0) != NULL)
 			return rd_socket_form(list);
 	}
 	/* bash's own read; this_shell_builtin tells it who runs (read -s
@@ -280,21 +283,27 @@ bs_read_builtin(WORD_LIST *list)
 }
 
 static char *read_socket_doc[] = {
-    "Read from a bashsock input binding, or from a file descriptor.",
+    "Read from a bashsock binding, or from a file descriptor.",
     "",
-    "Socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] ID",
-    "It applies when one of -l -b -w -v is given, or the call is exactly",
-    "`read ID' and ID names a live input binding. Without -l, returns",
-    "everything buffered now and removes it from the buffer.",
+    "Socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] [-c VAR] ID",
+    "It applies when one of -l -b -w -v -c is given, or the call is exactly",
+    "`read ID' and ID names a live binding. An input binding returns what",
+    "its clients sent; an output binding what its peer sent. Without -l,",
+    "returns everything buffered now and removes it from the buffer.",
     "",
     "  -l        one line, without its newline",
     "  -b COUNT  at most COUNT bytes",
     "  -w SECS   wait up to SECS (fractions allowed) for data, or for a",
     "            whole line with -l; default 0, do not wait",
     "  -v VAR    assign to VAR instead of writing to standard output",
+    "  -c VAR    input bindings: data of one client only; VAR is set to",
+    "            the array (N ADDR PORT), N naming the client for",
+    "            `write -c N' and `unbind -c N'",
     "",
     "Socket form exit status: 0 data returned; 1 nothing within the wait;",
-    "3 the stream has ended; 2 usage error; >128 interrupted by a signal.",
+    "3 the stream has ended (a -1 binding's client is gone, an output",
+    "binding's peer ended its side, or the binding closed) and all was",
+    "read; 2 usage error; >128 interrupted by a signal.",
     "",
     "Every other call is bash's own read:",
     "",
