@@ -14,7 +14,10 @@ setup() {
 	T=$BATS_TEST_TMPDIR
 	SO=${BASHSOCK_SO:-$BS_ROOT/bashsock.so}
 }
-teardown() { bs_teardown; }
+teardown() {
+	[ -z "${TM:-}" ] || tmux -L "$TM" kill-server 2>/dev/null || true
+	bs_teardown
+}
 
 # ov SCRIPT [ARG...]: runs SCRIPT in a fresh bash with the builtins loaded ($SO is
 # the object, $L the loader).
@@ -188,6 +191,44 @@ rc=0 []"
 <b c>"
 	run -0 bs_field line 6
 	assert_output 12
+}
+
+# --- Ctrl-C -----------------------------------------------------------------------------
+
+# tm_start: an interactive bash in a tmux pane with the builtins loaded.
+tm_start() {
+	TM="bsro${BATS_ROOT_PID:-$$}_${BATS_TEST_NUMBER}"
+	tmux -L "$TM" -f /dev/null new-session -d -s main -x 200 -y 50 \
+		"env PS1='PROMPT\$ ' BASHSOCK_NS=$BASHSOCK_NS bash --norc --noprofile -i"
+	tm_keys "source '$BS_ROOT/loader.sh'; echo loaded=\$?" Enter
+	tm_wait loaded=0
+}
+tm_keys() {
+	tmux -L "$TM" send-keys -t main "$@"
+}
+tm_has() {
+	tmux -L "$TM" capture-pane -p -t main -S -200 | grep -qF -- "$1"
+}
+tm_wait() {
+	bs_wait_for 250 tm_has "$1" || {
+		tmux -L "$TM" capture-pane -p -t main -S -200
+		return 1
+	}
+}
+
+# The scope read runs in (x=pre read x) is dropped when Ctrl-C interrupts
+# it, as bash's is: left behind, it would hold x=pre for the rest of the
+# session.
+@test "interactive: Ctrl-C in x=pre read x leaves no temporary scope behind" {
+	tm_start
+	tm_keys "x=old; x=pre read -p 'RD''Y> ' x; echo af''ter=\$?" Enter
+	tm_wait 'RDY>'
+	tm_keys C-c
+	tm_keys 'echo "st=$? [$x]"' Enter
+	tm_wait 'st=130 [old]'
+	run ! tm_has after=
+	tm_keys 'x=new; export x; bash -c "echo ch''ild=\$x"' Enter
+	tm_wait 'child=new'
 }
 
 # --- documented difference --------------------------------------------------------------
