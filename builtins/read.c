@@ -252,8 +252,8 @@ rd_socket_form(WORD_LIST *list)
 
 static int bs_read_builtin(WORD_LIST *);
 
-/* The builtin table entry read replaced (bash's own read), saved by
- * read_builtin_load and put back by read_builtin_unload. */
+/* The builtin table entry of bash's own read, saved by read_builtin_load
+ * when it replaces it and put back by read_builtin_unload. */
 static struct builtin rd_orig;
 
 /*
@@ -446,7 +446,8 @@ read_builtin_load(char *name)
 	}
 	if (o == NULL || o->function == bs_read_builtin)
 		return 1; /* loaded again: nothing to take over */
-	rd_orig = *o;
+	if (o->function == read_builtin)
+		rd_orig = *o; /* bash's own, for enable -d */
 	read_struct.flags = BUILTIN_ENABLED |
 			    (o->flags & ~(BUILTIN_ENABLED | BUILTIN_DELETED |
 					    STATIC_BUILTIN | SPECIAL_BUILTIN));
