@@ -481,17 +481,21 @@ BS_EXPORT void
 read_builtin_unload(char *name)
 {
 	struct builtin *b = builtin_address_internal("read", 1);
+	const char *why = NULL;
 	int i;
 
 	(void)name;
-	if (b == NULL || b->function != bs_read_builtin ||
-	    rd_orig.function == NULL)
+	if (b == NULL || b->function != bs_read_builtin)
 		return;
-	if (shell_builtins != rd_table ||
-	    num_shell_builtins + 2 > rd_table_cap) {
+	if (rd_orig.function == NULL)
+		why = "bash's read was not what it replaced";
+	else if (shell_builtins != rd_table ||
+		 num_shell_builtins + 2 > rd_table_cap)
+		why = "no read ran since the last enable";
+	if (why != NULL) {
 		builtin_error("read: deleted, and bash's own read could not be "
-			      "put back (no read ran since the last enable): a "
-			      "new shell has it");
+			      "put back (%s): a new shell has it",
+		    why);
 		return;
 	}
 	i = (int)(b - shell_builtins);

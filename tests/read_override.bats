@@ -162,6 +162,21 @@ no read"
 	assert_equal "$stderr" "bash: line 1: enable: read: deleted, and bash's own read could not be put back (no read ran since the last enable): a new shell has it"
 }
 
+# Once bash's read is gone, a new override has nothing to put back.
+@test "enable -f read after bash's read was deleted: enable -d says it cannot restore it" {
+	run -0 --separate-stderr env SO="$SO" bash --norc -c '
+		enable -f "$SO" read || exit 9
+		enable -d read 2>/dev/null; type -t read || echo gone
+		enable -f "$SO" read || exit 9
+		read -r a <<<"one"; echo "[$a]"
+		enable -d read; echo "rc=$?"; type -t read || echo "gone again"'
+	assert_output "gone
+[one]
+rc=0
+gone again"
+	assert_equal "$stderr" "bash: line 6: enable: read: deleted, and bash's own read could not be put back (bash's read was not what it replaced): a new shell has it"
+}
+
 # --- BASHSOCK_BARE_READ=0 ------------------------------------------------------------
 
 @test "BASHSOCK_BARE_READ=0: a bare read NAME is bash's read even when NAME is a binding" {
