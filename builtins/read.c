@@ -53,24 +53,31 @@ rd_opt_kind(char c)
 	}
 }
 
+/* What the option scan found: bash's read, the socket form, or --help. */
+enum { RD_BASH = 0, RD_SOCKET, RD_HELP };
+
 /*
- * 1 when the call names a socket option (-l -b -w -v -c) before its first
- * operand; bash's options that take an argument are skipped with it.
+ * RD_SOCKET when the call names a socket option (-l -b -w -v -c) before its
+ * first operand; bash's options that take an argument are skipped with it.
+ * RD_HELP for --help in an option's place, where bash's read prints its
+ * help (`read -r --help' too). Any other word starting with "--" is "--"
+ * or an option bash's read rejects with its own usage line: bash's.
  */
 static int
-rd_has_socket_opt(WORD_LIST *l)
+rd_scan(WORD_LIST *l)
 {
 	const char *p;
 	int k;
 
 	for (; l != NULL; l = l->next) {
 		p = l->word->word;
-		if (p[0] != '-' || p[1] == '\0' ||
-		    (p[1] == '-' && p[2] == '\0'))
-			return 0;
+		if (p[0] != '-' || p[1] == '\0')
+			return RD_BASH;
+		if (p[1] == '-')
+			return strcmp(p, "--help") == 0 ? RD_HELP : RD_BASH;
 		for (p++; *p != '\0'; p++) {
 			if ((k = rd_opt_kind(*p)) == RD_OPT_SOCKET)
-				return 1;
+				return RD_SOCKET;
 			if (k == RD_OPT_ARG) {
 				if (p[1] == '\0' && l->next != NULL)
 					l = l->next;
@@ -78,7 +85,7 @@ rd_has_socket_opt(WORD_LIST *l)
 			}
 		}
 	}
-	return 0;
+	return RD_BASH;
 }
 
 struct rd_opts {
@@ -247,25 +254,78 @@ rd_socket_form(WORD_LIST *list)
 	return rc;
 }
 
-static int
-bs_read_builtin(WORD_LIST *list)
+static int bs_read_builtin(WORD_LIST *);
+
+/* The builtin table entry of bash's own read, saved by read_builtin_load
+ * when it replaces it and put back by read_builtin_unload. */
+static struct builtin rd_orig;
+
+/*
+ * `enable -d read' puts bash's own read back. bash looks the entry up,
+ * calls the unload hook, then deletes that entry; the hook cannot keep it,
+ * but it can insert bash's own entry right after it, which needs a free
+ * slot in the table (bash sizes it exactly). So read runs from a copy of
+ * the table with one spare slot: made on the first call after any change
+ * of the table (bash reallocates it for every enable -f of a new builtin
+ * and every enable -d), which costs a pointer compare per call.
+ */
+static struct builtin *rd_table;
+static int rd_table_cap; /* entries rd_table has room for */
+
+static void
+rd_spare_slot(void)
 {
-	struct nsview *v;
+	struct builtin *t, *old = shell_builtins;
+	int n = num_shell_builtins;
+
+	/* n entries, bash's NULL terminator, the spare. */
+	if ((t = malloc((size_t)(n + 2) * sizeof(*t))) == NULL)
+		return;
+	memcpy(t, old, (size_t)(n + 1) * sizeof(*t));
+	memset(&t[n + 1], 0, sizeof(*t));
+	if (current_builtin >= old && current_builtin < old + n)
+		current_builtin = t + (current_builtin - old);
+	shell_builtins = t;
+	if (old != static_shell_builtins)
+		free(old);
+	rd_table = t;
+	rd_table_cap = n + 2;
+}
+
+#if defined(HISTORY) && defined(READLINE)
+static void
+rd_pop_scope(void *arg)
+{
+	(void)arg;
+	pop_scope(0);
+}
+#endif
+
+/*
+ * bash's own read. As bash's execute_builtin() does for read_builtin (it
+ * compares the function pointer, which here is the override's): the
+ * command's temporary environment (`x=pre' in `x=pre read x') becomes a
+ * scope of its own, dropped afterwards, so what read assigns to such a
+ * variable goes with it. Unwound on a longjmp (Ctrl-C) as bash's is.
+ */
+static int
+rd_bash_read(WORD_LIST *list)
+{
 	struct builtin *cur;
 	sh_builtin_func_t *saved;
-	int rc;
+	int rc, scoped = 0;
 
-	if (list != NULL) {
-		if (rd_has_socket_opt(list))
-			return rd_socket_form(list);
-		/* Exactly `read ID' with ID a live binding. */
-		if (list->next == NULL && list->word->word[0] != '-' &&
-		    (v = nsv_get(bs_ns(), 0)) != NULL &&
-		    nsv_find(v, list->word->word, 0) != NULL)
-			return rd_socket_form(list);
+#if defined(HISTORY) && defined(READLINE)
+	if (temporary_env != NULL) {
+		begin_unwind_frame("bashsock-read-env");
+		push_scope(VC_BLTNENV, temporary_env);
+		temporary_env = NULL;
+		add_unwind_protect(rd_pop_scope, NULL);
+		scoped = 1;
 	}
-	/* bash's own read; this_shell_builtin tells it who runs (read -s
-	 * restores the terminal on SIGTERM only when it matches). */
+#endif
+	/* this_shell_builtin tells it who runs (read -s restores the
+	 * terminal on SIGTERM only when it matches). */
 	saved = this_shell_builtin;
 	this_shell_builtin = read_builtin;
 	/* builtin_usage() prints current_builtin->short_doc: bash's own
@@ -279,34 +339,77 @@ bs_read_builtin(WORD_LIST *list)
 	if (cur != NULL)
 		cur->short_doc = rd_short_doc;
 	this_shell_builtin = saved;
+	if (scoped)
+		run_unwind_frame("bashsock-read-env");
 	return rc;
 }
 
+/* A bare `read NAME' may be the socket form, unless BASHSOCK_BARE_READ=0
+ * (a hash lookup in bash's variables, temporary environment included). */
+static int
+rd_bare_allowed(void)
+{
+	const char *s = get_string_value("BASHSOCK_BARE_READ");
+
+	return s == NULL || strcmp(s, "0") != 0;
+}
+
+static int
+bs_read_builtin(WORD_LIST *list)
+{
+	struct nsview *v;
+
+	if (shell_builtins != rd_table)
+		rd_spare_slot();
+	switch (rd_scan(list)) {
+	case RD_SOCKET:
+		return rd_socket_form(list);
+	case RD_HELP:
+		builtin_help();
+		return BS_USAGE;
+	default:
+		break;
+	}
+	/* Exactly `read ID' with ID a live input binding (the variable is
+	 * looked at only then: a plain `read line' does not pay for it). */
+	if (list != NULL && list->next == NULL && list->word->word[0] != '-' &&
+	    (v = nsv_get(bs_ns(), 0)) != NULL &&
+	    nsv_find(v, list->word->word, 0) != NULL && rd_bare_allowed())
+		return rd_socket_form(list);
+	return rd_bash_read(list);
+}
+
+/* One string, as bash's own documentation is: `help -d read' prints its
+ * first line, newline included, and `help read' indents each line. */
+static char rd_socket_doc[] =
+    "Read from a bashsock binding, or from a file descriptor.\n"
+    "    \n"
+    "    Socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] [-c VAR] ID\n"
+    "    It applies when one of -l -b -w -v -c is given, or the call is\n"
+    "    exactly `read ID' and ID names a live binding (never with\n"
+    "    BASHSOCK_BARE_READ=0). An input binding returns what its clients\n"
+    "    sent, an output binding what its peer sent. Without -l, returns\n"
+    "    everything buffered now and removes it from the buffer.\n"
+    "    \n"
+    "      -l        one line, without its newline\n"
+    "      -b COUNT  at most COUNT bytes\n"
+    "      -w SECS   wait up to SECS (fractions allowed) for data, or for\n"
+    "                a whole line with -l; default 0, do not wait\n"
+    "      -v VAR    assign to VAR instead of writing to standard output\n"
+    "      -c VAR    input bindings: data of one client only; VAR is set\n"
+    "                to the array (N ADDR PORT), N naming the client for\n"
+    "                `write -c N' and `unbind -c N'\n"
+    "    \n"
+    "    Socket form exit status: 0 data returned; 1 nothing within the\n"
+    "    wait; 3 the stream has ended (a -1 binding's client is gone, an\n"
+    "    output binding's peer ended its side, or the binding closed) and\n"
+    "    all was read; 2 usage error; >128 interrupted by a signal.\n"
+    "    \n"
+    "    Every other call is bash's own read:\n"
+    "    ";
+
 static char *read_socket_doc[] = {
-    "Read from a bashsock binding, or from a file descriptor.",
-    "",
-    "Socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] [-c VAR] ID",
-    "It applies when one of -l -b -w -v -c is given, or the call is exactly",
-    "`read ID' and ID names a live binding. An input binding returns what",
-    "its clients sent; an output binding what its peer sent. Without -l,",
-    "returns everything buffered now and removes it from the buffer.",
-    "",
-    "  -l        one line, without its newline",
-    "  -b COUNT  at most COUNT bytes",
-    "  -w SECS   wait up to SECS (fractions allowed) for data, or for a",
-    "            whole line with -l; default 0, do not wait",
-    "  -v VAR    assign to VAR instead of writing to standard output",
-    "  -c VAR    input bindings: data of one client only; VAR is set to",
-    "            the array (N ADDR PORT), N naming the client for",
-    "            `write -c N' and `unbind -c N'",
-    "",
-    "Socket form exit status: 0 data returned; 1 nothing within the wait;",
-    "3 the stream has ended (a -1 binding's client is gone, an output",
-    "binding's peer ended its side, or the binding closed) and all was",
-    "read; 2 usage error; >128 interrupted by a signal.",
-    "",
-    "Every other call is bash's own read:",
-    "",
+    rd_socket_doc,
     NULL,
 };
 
@@ -322,13 +425,20 @@ BS_EXPORT struct builtin read_struct = {
 };
 
 BS_EXPORT int read_builtin_load(char *name);
+BS_EXPORT void read_builtin_unload(char *name);
 
-/* Appends bash's own documentation of read to ours (the load hook runs
- * before bash copies this struct over the original entry). */
+/*
+ * The load hook runs before bash copies this struct over the original
+ * entry, which it can still read: it keeps that entry for unloading,
+ * carries its flags (ARRAYREF_BUILTIN: `read A[$k]' under
+ * assoc_expand_once; the rest as bash set them) and appends bash's own
+ * documentation of read to ours.
+ */
 BS_EXPORT int
 read_builtin_load(char *name)
 {
-	char *const *orig = NULL;
+	const struct builtin *o = NULL;
+	char *const *orig;
 	size_t n0, n1 = 0, i;
 	char **doc;
 	int b;
@@ -336,14 +446,20 @@ read_builtin_load(char *name)
 	(void)name;
 	for (b = 0; b < num_shell_builtins; b++) {
 		if (strcmp(shell_builtins[b].name, "read") == 0) {
-			orig = shell_builtins[b].long_doc;
-			if (shell_builtins[b].short_doc != rd_short_doc)
-				rd_bash_usage = shell_builtins[b].short_doc;
+			o = &shell_builtins[b];
 			break;
 		}
 	}
-	if (orig == NULL || orig == read_struct.long_doc ||
-	    orig[0] == read_socket_doc[0])
+	if (o == NULL || o->function == bs_read_builtin)
+		return 1; /* loaded again: nothing to take over */
+	if (o->function == read_builtin)
+		rd_orig = *o; /* bash's own, for enable -d */
+	read_struct.flags = BUILTIN_ENABLED |
+			    (o->flags & ~(BUILTIN_ENABLED | BUILTIN_DELETED |
+					    STATIC_BUILTIN | SPECIAL_BUILTIN));
+	if (o->short_doc != rd_short_doc)
+		rd_bash_usage = o->short_doc;
+	if ((orig = o->long_doc) == NULL || orig[0] == rd_socket_doc)
 		return 1;
 	for (n0 = 0; read_socket_doc[n0] != NULL; n0++)
 		;
@@ -359,4 +475,39 @@ read_builtin_load(char *name)
 	read_doc = doc;
 	read_struct.long_doc = read_doc;
 	return 1;
+}
+
+/*
+ * enable -d read: bash's own read goes in right after the entry bash is
+ * about to delete (see rd_spare_slot), so `read' is bash's again. When the
+ * table has no spare slot (read has not run since the last enable), say
+ * so: the entry is deleted as bash always does.
+ */
+BS_EXPORT void
+read_builtin_unload(char *name)
+{
+	struct builtin *b = builtin_address_internal("read", 1);
+	const char *why = NULL;
+	int i;
+
+	(void)name;
+	if (b == NULL || b->function != bs_read_builtin)
+		return;
+	if (rd_orig.function == NULL)
+		why = "bash's read was not what it replaced";
+	else if (shell_builtins != rd_table ||
+		 num_shell_builtins + 2 > rd_table_cap)
+		why = "no read ran since the last enable";
+	if (why != NULL) {
+		builtin_error("read: deleted, and bash's own read could not be "
+			      "put back (%s): a new shell has it",
+		    why);
+		return;
+	}
+	i = (int)(b - shell_builtins);
+	memmove(&shell_builtins[i + 2], &shell_builtins[i + 1],
+	    (size_t)(num_shell_builtins - i) * sizeof(*b));
+	shell_builtins[i + 1] = rd_orig;
+	num_shell_builtins++;
+	rd_table = NULL; /* bash frees it as it deletes our entry */
 }

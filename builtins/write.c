@@ -445,8 +445,7 @@ bs_write_builtin(WORD_LIST *list)
 }
 
 static char *write_doc[] = {
-    "Send a message through a bashsock output binding.",
-    "",
+    "Send a message through a bashsock output binding.\n    ",
     "Socket form: write [-n] [-E] ID [MESSAGE ...]",
     "It applies when ID names a live output binding (see bind-output).",
     "Queues the MESSAGE words, joined by single spaces, with backslash",
