@@ -75,14 +75,17 @@ static int
 bindings_builtin(WORD_LIST *list)
 {
 	struct bl_lines l = {NULL, 0, 0, NULL};
-	int opt, all = 0;
+	int opt, all = 0, header = 0;
 	size_t i;
 
 	reset_internal_getopt();
-	while ((opt = internal_getopt(list, "a")) != -1) {
+	while ((opt = internal_getopt(list, "aH")) != -1) {
 		switch (opt) {
 		case 'a':
 			all = 1;
+			break;
+		case 'H':
+			header = 1;
 			break;
 			CASE_HELPOPT;
 		default:
@@ -103,6 +106,9 @@ bindings_builtin(WORD_LIST *list)
 	}
 	if (l.n > 0) /* l.line is NULL when there is none */
 		qsort(l.line, l.n, sizeof(*l.line), bl_cmp);
+	if (header)
+		printf("%sID DIR ADDR PORT PID BUFFERED STATE\n",
+		    all ? "NS " : "");
 	for (i = 0; i < l.n; i++) {
 		printf("%s\n", l.line[i]);
 		free(l.line[i]);
@@ -118,9 +124,13 @@ static char *bindings_doc[] = {
     "  ID in ADDR PORT PID BUFFERED CLIENTS|ended",
     "  ID out HOST PORT PID BUFFERED connecting|connected|down",
     "",
+    "STATE is the number of clients connected to an input, or `ended'.",
+    "",
     "Options:",
     "  -a   every namespace of this user; each line starts with the",
     "       namespace",
+    "  -H   print a header line first: ID DIR ADDR PORT PID BUFFERED",
+    "       STATE (NS first with -a)",
     "",
     "Exit Status:",
     "0, or 2 for a usage error.",
@@ -132,6 +142,6 @@ BS_EXPORT struct builtin bindings_struct = {
     bindings_builtin,
     BUILTIN_ENABLED,
     bindings_doc,
-    "bindings [-a]",
+    "bindings [-a] [-H]",
     0,
 };
