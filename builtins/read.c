@@ -167,6 +167,15 @@ rd_nothing(const struct rd_opts *o, int status)
 	return status;
 }
 
+/* The binding's header breaks the ring's invariant: one line, status 1
+ * (VAR set to empty), as for nothing read. */
+static int
+rd_corrupt(const struct rd_opts *o)
+{
+	builtin_error("%s: binding corrupt", o->id);
+	return rd_nothing(o, EXECUTION_FAILURE);
+}
+
 static int
 rd_socket(struct ring *r, const struct rd_opts *o)
 {
@@ -181,6 +190,10 @@ rd_socket(struct ring *r, const struct rd_opts *o)
 		if (state != RING_LIVE || !ring_alive(r))
 			flags |= RING_TAKE_PARTIAL; /* nothing more will come */
 		if ((want = ring_used(r)) > 0) {
+			/* A header written by someone else (the file is the
+			 * user's own) must not make us spin, deaf to Ctrl-C. */
+			if (want > r->cap && ring_corrupt(r))
+				return rd_corrupt(o);
 			/* One more than is buffered, unless -b says less: with
 			 * -l, ring_take reads "max bytes without a newline" as
 			 * a -b cut and would take a line not yet whole. */
@@ -189,7 +202,10 @@ rd_socket(struct ring *r, const struct rd_opts *o)
 				builtin_error("%s: out of memory", o->id);
 				return EXECUTION_FAILURE;
 			}
-			if ((n = ring_take(r, rd_buf, want, flags)) > 0)
+			if ((n = ring_take(r, rd_buf, want, flags)) ==
+			    RING_TAKE_CORRUPT)
+				return rd_corrupt(o);
+			if (n > 0)
 				return rd_deliver(o, n);
 		}
 		if (flags & RING_TAKE_PARTIAL) {
@@ -293,7 +309,8 @@ static char *read_socket_doc[] = {
     "  -v VAR    assign to VAR instead of writing to standard output",
     "",
     "Socket form exit status: 0 data returned; 1 nothing within the wait;",
-    "3 the stream has ended; 2 usage error; >128 interrupted by a signal.",
+    "3 the stream has ended; 2 usage error; >128 interrupted by a signal;",
+    "1 with a message when the binding's file is corrupt.",
     "",
     "Every other call is bash's own read:",
     "",

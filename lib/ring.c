@@ -255,6 +255,7 @@ ring_take(struct ring *r, char *dst, size_t max, int flags)
 	uint64_t t, h;
 	size_t n, lim;
 	ssize_t k;
+	int tries = 0; /* snapshots retried while tail races this one */
 
 	for (;;) {
 		t = LOAD(&r->h->tail);
@@ -262,8 +263,15 @@ ring_take(struct ring *r, char *dst, size_t max, int flags)
 		n = (size_t)(h - t);
 		if (n == 0 || max == 0)
 			return 0;
-		if (n > r->cap)
-			continue; /* tail moved between the loads */
+		if (n > r->cap) {
+			/* Either tail moved between the loads (retry), or
+			 * tail stood still while head was read: then head
+			 * really is behind tail or beyond tail + cap, and no
+			 * retry will help. Bounded either way. */
+			if (LOAD(&r->h->tail) == t || ++tries > 1000)
+				return RING_TAKE_CORRUPT;
+			continue;
+		}
 		lim = n < max ? n : max;
 		if (flags & RING_TAKE_LINE) {
 			if ((k = ring_first_nl(r, t, lim)) >= 0)
@@ -392,4 +400,21 @@ ring_wunlock(struct ring *r, pid_t pid)
 		&r->h->wlock, &cur, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
 	    __atomic_load_n(&r->h->lwait, __ATOMIC_SEQ_CST) != 0)
 		ring_futex_wake(&r->h->wlock, 1);
+}
+
+int
+ring_corrupt(const struct ring *r)
+{
+	uint64_t t, h;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		t = LOAD(&r->h->tail);
+		h = LOAD(&r->h->head);
+		if (h - t <= r->cap)
+			return 0;
+		if (LOAD(&r->h->tail) == t)
+			return 1;
+	}
+	return 1;
 }
