@@ -66,6 +66,7 @@ bl_all(struct bl_lines *l)
 		if (parse_id(de->d_name) == -1)
 			continue;
 		l->ns = de->d_name;
+		bind_sweep(de->d_name);
 		bind_each(de->d_name, bl_add, l);
 	}
 	closedir(d);
@@ -102,6 +103,8 @@ bindings_builtin(WORD_LIST *list)
 		builtin_error("BASHSOCK_NS: %s: invalid namespace", bs_ns());
 		return BS_USAGE;
 	} else {
+		/* Stale bindings' buffers are freed by every listing. */
+		bind_sweep(bs_ns());
 		bind_each(bs_ns(), bl_add, &l);
 	}
 	if (l.n > 0) /* l.line is NULL when there is none */
@@ -119,6 +122,9 @@ bindings_builtin(WORD_LIST *list)
 
 static char *bindings_doc[] = {
     "List live bashsock bindings.",
+    "",
+    "Frees the buffers of stale bindings (their helper was killed) on the",
+    "way, and removes a namespace directory with no binding left.",
     "",
     "One line a binding of the namespace ($BASHSOCK_NS):",
     "  ID in ADDR PORT PID BUFFERED CLIENTS|ended",

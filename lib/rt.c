@@ -33,8 +33,7 @@ rt_check(const char *path)
 	return 0;
 }
 
-/* Creates path 0700 unless it exists, then checks it. */
-static int
+int
 rt_mkdir(const char *path)
 {
 	if (mkdir(path, 0700) == -1 && errno != EEXIST)

@@ -26,4 +26,8 @@ int rt_nsdir(const char *ns, char *buf, size_t len);
 /* Fills buf with the base directory (created and checked). 0 or -1/errno. */
 int rt_base(char *buf, size_t len);
 
+/* Creates path 0700 unless it exists, then checks it as above (a namespace
+ * directory removed by a sweep is made again this way). 0 or -1/errno. */
+int rt_mkdir(const char *path);
+
 #endif
