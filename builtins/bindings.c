@@ -76,6 +76,7 @@ bl_all(struct bl_lines *l)
 		if (parse_id(de->d_name) == -1)
 			continue;
 		l->ns = de->d_name;
+		bind_sweep(de->d_name);
 		bind_each(de->d_name, bl_add, l);
 	}
 	closedir(d);
@@ -86,14 +87,17 @@ static int
 bindings_builtin(WORD_LIST *list)
 {
 	struct bl_lines l = {NULL, 0, 0, NULL};
-	int opt, all = 0, rc = EXECUTION_SUCCESS;
+	int opt, all = 0, header = 0, rc = EXECUTION_SUCCESS;
 	size_t i;
 
 	reset_internal_getopt();
-	while ((opt = internal_getopt(list, "a")) != -1) {
+	while ((opt = internal_getopt(list, "aH")) != -1) {
 		switch (opt) {
 		case 'a':
 			all = 1;
+			break;
+		case 'H':
+			header = 1;
 			break;
 			CASE_HELPOPT;
 		default:
@@ -110,12 +114,19 @@ bindings_builtin(WORD_LIST *list)
 	} else if (parse_id(bs_ns()) == -1) {
 		builtin_error("BASHSOCK_NS: %s: invalid namespace", bs_ns());
 		return BS_USAGE;
-	} else if (bind_each(bs_ns(), bl_add, &l) == -1) {
-		builtin_error("%s", rt_strerror(errno));
-		rc = EXECUTION_FAILURE;
+	} else {
+		/* Stale bindings' buffers are freed by every listing. */
+		bind_sweep(bs_ns());
+		if (bind_each(bs_ns(), bl_add, &l) == -1) {
+			builtin_error("%s", rt_strerror(errno));
+			rc = EXECUTION_FAILURE;
+		}
 	}
 	if (l.n > 0) /* l.line is NULL when there is none */
 		qsort(l.line, l.n, sizeof(*l.line), bl_cmp);
+	if (header)
+		printf("%sID DIR ADDR PORT PID BUFFERED STATE\n",
+		    all ? "NS " : "");
 	for (i = 0; i < l.n; i++) {
 		printf("%s\n", l.line[i]);
 		free(l.line[i]);
@@ -127,13 +138,20 @@ bindings_builtin(WORD_LIST *list)
 static char *bindings_doc[] = {
     "List live bashsock bindings.",
     "",
+    "Frees the buffers of stale bindings (their helper was killed) on the",
+    "way, and removes a namespace directory with no binding left.",
+    "",
     "One line a binding of the namespace ($BASHSOCK_NS):",
     "  ID in ADDR PORT PID BUFFERED CLIENTS|ended",
     "  ID out HOST PORT PID BUFFERED connecting|connected|down",
     "",
+    "STATE is the number of clients connected to an input, or `ended'.",
+    "",
     "Options:",
     "  -a   every namespace of this user; each line starts with the",
     "       namespace",
+    "  -H   print a header line first: ID DIR ADDR PORT PID BUFFERED",
+    "       STATE (NS first with -a)",
     "",
     "Exit Status:",
     "0; 1 when the runtime directory is unusable (one line says which",
@@ -146,6 +164,6 @@ BS_EXPORT struct builtin bindings_struct = {
     bindings_builtin,
     BUILTIN_ENABLED,
     bindings_doc,
-    "bindings [-a]",
+    "bindings [-a] [-H]",
     0,
 };

@@ -2,43 +2,137 @@
 #include "bs.h"
 #include "bind.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <time.h>
 
-#define UNBIND_WAIT 15000000000LL /* outputs drain for up to 10 s */
+/* An output helper sends what is queued for up to 10 s (OUTPUT_DRAIN) and
+ * then gives up; one that has not gone 5 s after that is hung. A stopped
+ * helper cannot drain at all: it gets 5 s. Then SIGKILL, and the kernel's
+ * own cleanup is waited for (bounded too). */
+#define UB_DRAIN 10000000000LL
+#define UB_GRACE 5000000000LL
+#define UB_KILLED 5000000000LL
+#define UB_STEP 5000000L /* ns between looks */
 
 struct ub_ids {
 	char (*id)[PARSE_ID_MAX + 1];
 	size_t n, cap;
 };
 
-/* Signals the helper of ns/id and waits until its lock is released.
- * 0 when gone, 1 when there was no live binding. */
+/* The state letter of /proc/PID/stat ('R', 'S', 'T', 'Z'...), or 0 when
+ * the process is gone. */
+static char
+ub_state(pid_t pid)
+{
+	char path[48], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	/* "PID (comm) S ...": comm may hold ')', so the last one counts. */
+	if (n <= 0 || (p = memrchr(buf, ')', (size_t)n)) == NULL ||
+	    p + 2 >= buf + n)
+		return 0;
+	return p[2];
+}
+
+/* The helper has exited: the kernel marked the header's owner word (its
+ * robust futex), and the process is gone or a zombie (its descriptors,
+ * the lock and the port with them, are closed by then). */
+static int
+ub_gone(const struct ring *r, pid_t pid)
+{
+	char st;
+
+	if ((__atomic_load_n(&r->h->owner, __ATOMIC_ACQUIRE) &
+		RING_OWNER_DIED) == 0)
+		return 0;
+	st = ub_state(pid);
+	return st == 0 || st == 'Z' || st == 'X';
+}
+
+static void
+ub_unmap(void *b)
+{
+	bind_close(b);
+}
+
+/*
+ * Signals the helper of ns/id and waits until it is gone; a helper that is
+ * stopped for 5 s, or still there 15 s after TERM, is killed. 0 when it
+ * went with everything delivered, 1 when there was no live binding or an
+ * output could not deliver everything (one line on stderr each).
+ */
 static int
 ub_one(const char *ns, const char *id)
 {
+	struct timespec ts = {0, UB_STEP};
+	int64_t start, stopped = -1, now;
 	struct binding b;
-	struct timespec ts = {0, 2000000};
-	int64_t deadline;
+	uint64_t lost;
+	int killed = 0, rc = 0;
 	pid_t pid;
+	char st;
 
 	if (bind_open(&b, ns, id) == -1) {
-		if (errno == ENOENT)
+		if (errno == ENOENT) {
 			builtin_error("%s: no live binding", id);
-		else
+			bind_sweep(ns); /* a stale one's buffer goes now */
+		} else {
 			builtin_error("%s: %s", id, rt_strerror(errno));
+		}
 		return 1;
 	}
+	/* The mapping stays valid after the helper unlinks the file: the
+	 * header is read once the helper is gone. A Ctrl-C unmaps it. */
+	begin_unwind_frame("bashsock-unbind");
+	add_unwind_protect(ub_unmap, &b);
 	pid = b.ring.h->pid;
-	bind_close(&b);
-	if (kill(pid, SIGTERM) == -1 && errno == ESRCH)
-		return 0;
-	deadline = helper_now() + UNBIND_WAIT;
-	while (bind_locked(b.nsdir, id) == 1 && bs_left(deadline) > 0) {
+	kill(pid, SIGTERM);
+	start = helper_now();
+	while (!ub_gone(&b.ring, pid)) {
+		now = helper_now();
+		if (killed) {
+			if (now - start > UB_KILLED)
+				break; /* the kernel's business now */
+		} else {
+			st = ub_state(pid);
+			if (st == 'T' || st == 't') {
+				if (stopped < 0)
+					stopped = now;
+			} else {
+				stopped = -1;
+			}
+			if ((stopped >= 0 && now - stopped >= UB_GRACE) ||
+			    now - start >= UB_DRAIN + UB_GRACE) {
+				kill(pid, SIGCONT);
+				kill(pid, SIGKILL);
+				killed = 1;
+				start = now;
+			}
+		}
 		nanosleep(&ts, NULL);
 		bs_check_signals();
 	}
-	return 0;
+	/* Killed, its file is stale: freed now rather than at the next
+	 * binding of the namespace. */
+	if (killed)
+		bind_sweep(ns);
+	lost = __atomic_load_n(&b.ring.h->undelivered, __ATOMIC_ACQUIRE);
+	if (killed && b.ring.h->kind == RING_OUT && lost < ring_used(&b.ring))
+		lost = ring_used(&b.ring); /* queued, never even sent */
+	if (lost > 0) {
+		builtin_error("%s: %llu bytes not delivered", id,
+		    (unsigned long long)lost);
+		rc = 1;
+	}
+	run_unwind_frame("bashsock-unbind");
+	return rc;
 }
 
 static void
@@ -98,9 +192,14 @@ unbind_builtin(WORD_LIST *list)
 			return EXECUTION_FAILURE;
 		}
 		for (i = 0; i < ids.n; i++)
-			ub_one(ns, ids.id[i]);
+			if (ub_one(ns, ids.id[i]) != 0)
+				rc =
+				    EXECUTION_FAILURE; /* bytes not delivered */
 		free(ids.id);
-		return EXECUTION_SUCCESS;
+		/* Stale bindings too: their buffers and, with nothing left,
+		 * the namespace directory. */
+		bind_sweep(ns);
+		return rc;
 	}
 	for (list = loptend; list != NULL; list = list->next)
 		if (ub_one(ns, list->word->word) != 0)
@@ -114,14 +213,18 @@ static char *unbind_doc[] = {
     "Closes each binding ID of the namespace ($BASHSOCK_NS) as",
     "kill -TERM of its helper does, and returns once they are gone: an",
     "input stops listening and drops unread data; an output first sends",
-    "what is queued (up to 10 seconds).",
+    "what is queued (up to 10 seconds). A helper that does not stop is",
+    "killed (SIGKILL): after 5 seconds stopped, or 15 seconds after TERM.",
     "",
     "Options:",
-    "  -a   close every binding of the namespace",
+    "  -a   close every binding of the namespace, and free the buffers",
+    "       of its stale ones",
     "",
     "Exit Status:",
-    "0 on success; 1 if an ID names no live binding or the runtime",
-    "directory cannot be used (one line says which); 2 for a usage error.",
+    "0 on success; 1 if an ID names no live binding, the runtime",
+    "directory cannot be used (one line says which), or an output could",
+    "not deliver everything (`ID: N bytes not delivered' on stderr);",
+    "2 for a usage error.",
     NULL,
 };
 

@@ -113,7 +113,7 @@ wr_free(void *p)
 }
 
 /* Free space in r, waiting while it is full; 0 after a message when the
- * binding closed or its connection did. */
+ * binding closed or its connection did, or its header is corrupt. */
 static size_t
 wr_room(struct ring *r, const char *id)
 {
@@ -124,7 +124,14 @@ wr_room(struct ring *r, const char *id)
 		if (wr_check(r, id) == -1)
 			return 0;
 		seq = ring_rseq(r);
-		if ((fre = ring_free(r)) > 0)
+		/* With the writer lock held head stands still and tail
+		 * only grows: more free than cap means a header written by
+		 * someone else, and copying that much would overrun. */
+		if ((fre = ring_free(r)) > r->cap) {
+			builtin_error("%s: binding corrupt", id);
+			return 0;
+		}
+		if (fre > 0)
 			return fre;
 		ring_wait_space(r, seq, BS_SLICE);
 		bs_check_signals();

@@ -111,6 +111,22 @@ nsv_grow(struct nsview *v)
 	return 0;
 }
 
+/* The namespace directory was removed (its last binding went): the
+ * counter mapped is dead and will never move again. Map the current one,
+ * making the directory and .gen again as nsv_get does; on failure the
+ * dead one stays, and the next lookup tries again. */
+static void
+nsv_regen(struct nsview *v)
+{
+	uint64_t *g;
+
+	if (rt_nsdir(v->ns, v->dir, sizeof(v->dir)) == -1 ||
+	    (g = bind_gen_map(v->dir)) == NULL)
+		return;
+	bind_gen_unmap(v->gen);
+	v->gen = g;
+}
+
 /* Reads the directory again, in one pass: a name that exists all along is
  * returned by readdir even while others are added, but a second pass
  * capped at the first pass's count could stop before it (tmpfs lists the
@@ -121,6 +137,8 @@ nsv_refresh(struct nsview *v)
 	struct dirent *de;
 	DIR *d;
 
+	if (__atomic_load_n(v->gen, __ATOMIC_ACQUIRE) == BIND_GEN_DEAD)
+		nsv_regen(v);
 	v->seen = __atomic_load_n(v->gen, __ATOMIC_ACQUIRE);
 	nsv_drop(v);
 	if ((d = opendir(v->dir)) == NULL)
@@ -194,9 +212,13 @@ nsv_find(struct nsview *v, const char *id, uint32_t kind)
 {
 	struct nsv_entry *e;
 	struct binding b;
+	uint64_t g;
 	size_t i;
 
-	if (__atomic_load_n(v->gen, __ATOMIC_ACQUIRE) != v->seen)
+	/* A dead counter is looked at again on every lookup until a live one
+	 * is mapped (only when that fails does this cost a syscall each). */
+	g = __atomic_load_n(v->gen, __ATOMIC_ACQUIRE);
+	if (g != v->seen || g == BIND_GEN_DEAD)
 		nsv_refresh(v);
 	if (v->count == 0)
 		return NULL;

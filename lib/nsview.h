@@ -5,7 +5,10 @@
  * The view keeps the namespace's generation counter mapped and the set of
  * binding names read at that generation; it reads the directory again only
  * when the counter moves. Rings are mapped lazily, on the first lookup that
- * finds the name, and stay mapped until the generation moves.
+ * finds the name, and stay mapped until the generation moves. When the
+ * namespace directory is removed (its last binding went), the counter is
+ * marked dead first (BIND_GEN_DEAD, bind.h): the view then maps the new
+ * one, making the directory again as its first use did.
  */
 #ifndef BASHSOCK_NSVIEW_H
 #define BASHSOCK_NSVIEW_H

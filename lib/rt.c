@@ -90,8 +90,7 @@ rt_check(const char *path, int report)
 	return -1;
 }
 
-/* Creates path 0700 unless it exists, then checks it. */
-static int
+int
 rt_mkdir(const char *path)
 {
 	if (mkdir(path, 0700) == -1 && errno != EEXIST) {

@@ -418,6 +418,9 @@ check_capacity() {
 @test "bind-input rejects a port of 11 digits" { bs_bad 2 bind-input in1 99999999999; }
 @test "bind-input rejects a negative port" { bs_bad 2 bind-input in1 -5; }
 @test "bind-input rejects an empty port" { bs_bad 2 bind-input in1 ''; }
+@test "bind-input rejects a port with a leading zero" {
+	bs_bad 2 bind-input in1 "0$(bs_free_port)"
+}
 
 @test "bind-input accepts ports 1024 and 49151 when they are free" {
 	local p

@@ -5,6 +5,7 @@
 
 bats_require_minimum_version 1.5.0
 load test_helper/common
+load helpers/receive
 
 setup() {
 	bs_setup
@@ -174,6 +175,25 @@ EOF
 	run -1 grep -q '^first' "$BATS_TEST_TMPDIR/shell"
 	bo_finish
 	[ "$(tail -c 5 "$BO_OUT")" = "next" ]
+}
+
+@test "write to a binding whose header another process overwrote says so and returns 1 at once" {
+	bo_open out1 -s 4k
+	# The helper stays still, so only the writer meets the bad header
+	# (teardown kills it if the test fails).
+	BS_PIDS+=("$BO_PID")
+	kill -STOP "$BO_PID"
+	bs_ring_corrupt "$(bs_nsdir)/out1"
+	local v
+	for v in 'write out1 hello' 'printf abc | write out1'; do
+		run --separate-stderr timeout 10 bash --norc -c \
+			'. "$1" && '"$v"' ; echo "rc=$?"' bash "$BS_LOADER"
+		assert_output "rc=1"
+		assert_equal "${#stderr_lines[@]}" 1
+		assert_regex "$stderr" 'write: out1: binding corrupt$'
+	done
+	kill -KILL "$BO_PID"
+	bs_wait_gone "$BO_PID"
 }
 
 @test "messages of concurrent writers never interleave" {

@@ -111,3 +111,20 @@ bs_rt_base() {
 		echo "/dev/shm/bashsock-$u"
 	fi
 }
+
+# bs_ring_corrupt FILE: writes the binding file's header as another process
+# of the same user could: head = tail + 3 * cap (beyond the invariant
+# tail <= head <= tail + cap). Offsets of lib/ring.h's struct ring_hdr,
+# layout version 3: cap at 16, rx head at 192, rx tail at 256.
+bs_ring_corrupt() {
+	/usr/bin/python3 - "$1" <<'PY'
+import mmap, struct, sys
+with open(sys.argv[1], 'r+b') as f:
+    m = mmap.mmap(f.fileno(), 4096)
+    assert struct.unpack_from('<I', m, 8)[0] == 3, 'ring layout version'
+    cap, = struct.unpack_from('<Q', m, 16)
+    tail, = struct.unpack_from('<Q', m, 256)
+    struct.pack_into('<Q', m, 192, tail + 3 * cap)
+    m.close()
+PY
+}
