@@ -1,6 +1,7 @@
 /* bindings: list the live bindings of the namespace (or of all). */
 #include "bs.h"
 #include "bind.h"
+#include "chan.h"
 
 #include <dirent.h>
 
@@ -83,6 +84,39 @@ bl_all(struct bl_lines *l)
 	return 0;
 }
 
+static void
+bl_client(uint32_t n, const char *addr, uint32_t port, void *arg)
+{
+	(void)arg;
+	printf("%u %s %u\n", n, addr, port);
+}
+
+/* bindings ID: the clients of input binding ID, one a line, by N. */
+static int
+bl_clients(const char *id, int header)
+{
+	struct binding b;
+
+	if (parse_id(id) == -1) {
+		builtin_error("%s: invalid ID", id);
+		return BS_USAGE;
+	}
+	if (bind_open(&b, bs_ns(), id) == -1) {
+		builtin_error("%s: no live binding", id);
+		return EXECUTION_FAILURE;
+	}
+	if (b.ring.h->kind != RING_IN) {
+		bind_close(&b);
+		builtin_error("%s: not an input binding", id);
+		return EXECUTION_FAILURE;
+	}
+	if (header)
+		printf("N ADDR PORT\n");
+	chan_clients(&b.ring, bl_client, NULL);
+	bind_close(&b);
+	return sh_chkwrite(EXECUTION_SUCCESS);
+}
+
 static int
 bindings_builtin(WORD_LIST *list)
 {
@@ -104,10 +138,12 @@ bindings_builtin(WORD_LIST *list)
 			return BS_USAGE; /* internal_getopt said why */
 		}
 	}
-	if (loptend != NULL) {
+	if (loptend != NULL && (all || loptend->next != NULL)) {
 		builtin_usage();
 		return BS_USAGE;
 	}
+	if (loptend != NULL)
+		return bl_clients(loptend->word->word, header);
 	if (all) {
 		if (bl_all(&l) == -1)
 			rc = EXECUTION_FAILURE;
@@ -146,6 +182,11 @@ static char *bindings_doc[] = {
     "  ID out HOST PORT PID BUFFERED connecting|connected|down",
     "",
     "STATE is the number of clients connected to an input, or `ended'.",
+    "BUFFERED is what an input holds unread, what an output holds unsent.",
+    "",
+    "With ID, the clients of input binding ID, one a line, by N:",
+    "  N ADDR PORT",
+    "N names the client for `read -c', `write -c N' and `unbind -c N'.",
     "",
     "Options:",
     "  -a   every namespace of this user; each line starts with the",
@@ -155,7 +196,8 @@ static char *bindings_doc[] = {
     "",
     "Exit Status:",
     "0; 1 when the runtime directory is unusable (one line says which",
-    "and what to do); 2 for a usage error.",
+    "and what to do) or ID is no live input binding; 2 for a usage",
+    "error.",
     NULL,
 };
 
@@ -164,6 +206,6 @@ BS_EXPORT struct builtin bindings_struct = {
     bindings_builtin,
     BUILTIN_ENABLED,
     bindings_doc,
-    "bindings [-a] [-H]",
+    "bindings [-a] [-H] [ID]",
     0,
 };

@@ -1,6 +1,7 @@
 /* unbind: close bindings and return once they are gone. */
 #include "bs.h"
 #include "bind.h"
+#include "chan.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -151,19 +152,74 @@ ub_collect(struct binding *b, void *arg)
 	strcpy(ids->id[ids->n++], b->id);
 }
 
+/*
+ * unbind -c N ID: client N of input binding ID is closed once what was
+ * queued for it is sent; returns when it is (bounded as an output's close
+ * is: UB_DRAIN + UB_GRACE). 0, 1
+ * with a message when N or ID is not there.
+ */
+static int
+ub_client(const char *ns, uint32_t n, const char *id)
+{
+	struct binding b;
+	struct ring tx;
+	int rc;
+
+	if (bind_open(&b, ns, id) == -1) {
+		builtin_error("%s: no live binding", id);
+		return EXECUTION_FAILURE;
+	}
+	if (b.ring.h->kind != RING_IN) {
+		bind_close(&b);
+		builtin_error("%s: -c: not an input binding", id);
+		return BS_USAGE;
+	}
+	ring_view(&b.ring, RING_TX, &tx);
+	/* Ctrl-C may longjmp out of the waits: the mapping goes with it. */
+	begin_unwind_frame("bashsock-unbind");
+	add_unwind_protect(ub_unmap, &b);
+	if ((rc = chan_lock(&tx, getpid(), bs_check_signals)) == CHAN_OK) {
+		rc = chan_close_client(&tx, n, bs_check_signals);
+		chan_unlock(&tx, getpid());
+	}
+	if (rc == CHAN_OK)
+		rc = chan_client_wait(&b.ring, n,
+		    helper_now() + UB_DRAIN + UB_GRACE, bs_check_signals);
+	run_unwind_frame("bashsock-unbind");
+	if (rc == CHAN_GONE) {
+		builtin_error("%s: client %u is gone", id, n);
+		return EXECUTION_FAILURE;
+	}
+	if (rc != CHAN_OK) {
+		builtin_error("%s: %s", id,
+		    rc == CHAN_EMPTY ? "client did not close"
+				     : "binding closed");
+		return EXECUTION_FAILURE;
+	}
+	return EXECUTION_SUCCESS;
+}
+
 static int
 unbind_builtin(WORD_LIST *list)
 {
 	struct ub_ids ids = {NULL, 0, 0};
 	const char *ns = bs_ns();
 	int opt, all = 0, rc = EXECUTION_SUCCESS;
-	size_t i;
+	size_t i, client = 0;
 
 	reset_internal_getopt();
-	while ((opt = internal_getopt(list, "a")) != -1) {
+	while ((opt = internal_getopt(list, "ac:")) != -1) {
 		switch (opt) {
 		case 'a':
 			all = 1;
+			break;
+		case 'c':
+			if (parse_count(list_optarg, &client) == -1 ||
+			    client == 0 || client > UINT32_MAX) {
+				builtin_error("-c: %s: invalid client number",
+				    list_optarg);
+				return BS_USAGE;
+			}
 			break;
 			CASE_HELPOPT;
 		default:
@@ -171,7 +227,8 @@ unbind_builtin(WORD_LIST *list)
 		}
 	}
 	list = loptend;
-	if ((all && list != NULL) || (!all && list == NULL)) {
+	if ((all && list != NULL) || (!all && list == NULL) ||
+	    (client != 0 && (all || list->next != NULL))) {
 		builtin_usage();
 		return BS_USAGE;
 	}
@@ -185,6 +242,8 @@ unbind_builtin(WORD_LIST *list)
 			return BS_USAGE;
 		}
 	}
+	if (client != 0)
+		return ub_client(ns, (uint32_t)client, loptend->word->word);
 	if (all) {
 		if (bind_each(ns, ub_collect, &ids) == -1) {
 			builtin_error("%s", rt_strerror(errno));
@@ -216,12 +275,17 @@ static char *unbind_doc[] = {
     "what is queued (up to 10 seconds). A helper that does not stop is",
     "killed (SIGKILL): after 5 seconds stopped, or 15 seconds after TERM.",
     "",
+    "With -c N, closes only client N of input binding ID, once what was",
+    "queued for it (write -c N) is sent, and returns when it is closed.",
+    "",
     "Options:",
-    "  -a   close every binding of the namespace, and free the buffers",
-    "       of its stale ones",
+    "  -a    close every binding of the namespace, and free the buffers",
+    "        of its stale ones",
+    "  -c N  close client N of input binding ID",
     "",
     "Exit Status:",
-    "0 on success; 1 if an ID names no live binding, the runtime",
+    "0 on success; 1 if an ID names no live binding (or client N is",
+    "gone), the runtime",
     "directory cannot be used (one line says which), or an output could",
     "not deliver everything (`ID: N bytes not delivered' on stderr);",
     "2 for a usage error.",
@@ -233,6 +297,6 @@ BS_EXPORT struct builtin unbind_struct = {
     unbind_builtin,
     BUILTIN_ENABLED,
     unbind_doc,
-    "unbind [-a] [ID ...]",
+    "unbind [-a] [-c N] [ID ...]",
     0,
 };

@@ -51,6 +51,7 @@ struct input {
 	unsigned nclients;
 	unsigned npark[3]; /* clients parked, by enum park */
 	struct client *clients, *owner;
+	struct client *dead; /* dropped this round, freed at its end */
 	int64_t owner_moved; /* the owner last moved the stream (or could) */
 	int64_t space_look;  /* parked for room: look again at this time */
 	sigset_t waitmask;   /* the mask to wait with: stop signals open */
@@ -195,6 +196,12 @@ input_publish(struct input *in, struct client *c, size_t n)
 	ring_publish(in->r, n);
 }
 
+/*
+ * c is gone: out of the list, its descriptor closed, its slot told. The
+ * struct itself waits in the graveyard until the loop's round ends, since
+ * later events of the same epoll batch may still point at it (a reply
+ * record can close any client).
+ */
 static void
 input_drop(struct input *in, struct client *c)
 {
@@ -205,13 +212,14 @@ input_drop(struct input *in, struct client *c)
 	*pp = c->next;
 	if (c->parked)
 		in->npark[c->parked]--;
+	c->parked = PARK_NONE;
 	if (c->events != 0)
 		epoll_ctl(in->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	c->fd = -1;
 	conv_detach(c->slot);
-	free(c->stash);
-	free(c->q);
-	free(c);
+	c->next = in->dead;
+	in->dead = c;
 	in->nclients--;
 	input_count(in);
 	/* A descriptor is free again: accept may work now. */
@@ -221,6 +229,20 @@ input_drop(struct input *in, struct client *c)
 	if (in->npark[PARK_SPACE] == 0)
 		waker_want(&in->wk, 1, 0);
 	input_listen(in, helper_now());
+}
+
+/* Frees the clients dropped during the round. */
+static void
+input_bury(struct input *in)
+{
+	struct client *c;
+
+	while ((c = in->dead) != NULL) {
+		in->dead = c->next;
+		free(c->stash);
+		free(c->q);
+		free(c);
+	}
 }
 
 /*
@@ -751,6 +773,8 @@ input_loop(struct input *in)
 			} else if (ev[i].data.ptr == &input_wake_tag) {
 				waker_drain(&in->wk);
 				input_replies(in);
+			} else if (c->fd == -1) {
+				continue; /* dropped earlier in this round */
 			} else {
 				if ((ev[i].events & EPOLLOUT) && c->qblocked &&
 				    input_flush(in, c) == -1)
@@ -761,6 +785,7 @@ input_loop(struct input *in)
 					input_service(in, c);
 			}
 		}
+		input_bury(in);
 	}
 }
 
@@ -866,6 +891,7 @@ input_main(void *arg, int reportfd)
 		input_linger(&in);
 	while ((c = in.clients) != NULL)
 		input_drop(&in, c);
+	input_bury(&in);
 	for (e = 0; e < INPUT_PROVE_MAX; e++)
 		input_prove_drop(&in, &input_pv.p[e]);
 	if (in.lfd != -1)
