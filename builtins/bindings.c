@@ -12,26 +12,24 @@ struct bl_lines {
 };
 
 static const char *
-bl_state(const struct ring_hdr *h, char *buf, size_t len)
+bl_state(const struct chan_info *i, char *buf, size_t len)
 {
 	static const char *conn[] = {"connecting", "connected", "down"};
 
-	if (h->kind == RING_IN) {
-		if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == RING_ENDED)
+	if (i->input) {
+		if (i->ended)
 			return "ended";
-		snprintf(buf, len, "%u",
-		    __atomic_load_n(&h->clients, __ATOMIC_ACQUIRE));
+		snprintf(buf, len, "%u", i->clients);
 		return buf;
 	}
-	return h->conn <= RING_DOWN ? conn[h->conn] : "?";
+	return i->conn <= RING_DOWN ? conn[i->conn] : "?";
 }
 
 static void
 bl_add(struct binding *b, void *arg)
 {
 	struct bl_lines *l = arg;
-	const struct ring_hdr *h = b->ring.h;
-	struct ring tx;
+	struct chan_info i;
 	char st[16], *s;
 	void *n;
 
@@ -42,12 +40,10 @@ bl_add(struct binding *b, void *arg)
 		l->line = n;
 		l->cap = l->cap * 2 + 16;
 	}
-	ring_view(&b->ring, RING_TX, &tx);
-	if (asprintf(&s, "%s%s%s %s %.*s %u %d %zu %s", l->ns ? l->ns : "",
-		l->ns ? " " : "", b->id, h->kind == RING_IN ? "in" : "out",
-		(int)sizeof(h->addr), h->addr, h->port, h->pid,
-		ring_used(h->kind == RING_IN ? &b->ring : &tx),
-		bl_state(h, st, sizeof(st))) != -1)
+	chan_info(&b->ring, &i);
+	if (asprintf(&s, "%s%s%s %s %s %u %d %zu %s", l->ns ? l->ns : "",
+		l->ns ? " " : "", b->id, i.input ? "in" : "out", i.addr, i.port,
+		(int)i.pid, i.buffered, bl_state(&i, st, sizeof(st))) != -1)
 		l->line[l->n++] = s;
 }
 
@@ -105,7 +101,7 @@ bl_clients(const char *id, int header)
 		builtin_error("%s: no live binding", id);
 		return EXECUTION_FAILURE;
 	}
-	if (b.ring.h->kind != RING_IN) {
+	if (conv_of(&b.ring) == NULL) {
 		bind_close(&b);
 		builtin_error("%s: not an input binding", id);
 		return EXECUTION_FAILURE;

@@ -235,7 +235,7 @@ rd_socket_form(WORD_LIST *list)
 		builtin_error("%s: no live binding", o.id);
 		return BS_USAGE;
 	}
-	if (o.cvar != NULL && r->h->kind != RING_IN) {
+	if (o.cvar != NULL && conv_of(r) == NULL) {
 		builtin_error("%s: -c: not an input binding", o.id);
 		return BS_USAGE;
 	}

@@ -42,16 +42,16 @@ ub_state(pid_t pid)
 	return p[2];
 }
 
-/* The helper has exited: the kernel marked the header's owner word (its
- * robust futex), and the process is gone or a zombie (its descriptors,
- * the lock and the port with them, are closed by then). */
+/* The helper has exited: it closed the binding on its way out (or the
+ * kernel marked the header's owner word, its robust futex, after a KILL),
+ * and the process is gone or a zombie (its descriptors, the lock and the
+ * port with them, are closed by then). */
 static int
 ub_gone(const struct ring *r, pid_t pid)
 {
 	char st;
 
-	if ((__atomic_load_n(&r->h->owner, __ATOMIC_ACQUIRE) &
-		RING_OWNER_DIED) == 0)
+	if (ring_alive(r) && !chan_helper_died(r))
 		return 0;
 	st = ub_state(pid);
 	return st == 0 || st == 'Z' || st == 'X';
@@ -124,9 +124,7 @@ ub_one(const char *ns, const char *id)
 	 * binding of the namespace. */
 	if (killed)
 		bind_sweep(ns);
-	lost = __atomic_load_n(&b.ring.h->undelivered, __ATOMIC_ACQUIRE);
-	if (killed && b.ring.h->kind == RING_OUT && lost < ring_used(&b.ring))
-		lost = ring_used(&b.ring); /* queued, never even sent */
+	lost = chan_undelivered(&b.ring, killed);
 	if (lost > 0) {
 		builtin_error("%s: %llu bytes not delivered", id,
 		    (unsigned long long)lost);
@@ -169,7 +167,7 @@ ub_client(const char *ns, uint32_t n, const char *id)
 		builtin_error("%s: no live binding", id);
 		return EXECUTION_FAILURE;
 	}
-	if (b.ring.h->kind != RING_IN) {
+	if (conv_of(&b.ring) == NULL) {
 		bind_close(&b);
 		builtin_error("%s: -c: not an input binding", id);
 		return BS_USAGE;

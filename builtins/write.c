@@ -141,7 +141,7 @@ wr_whom(struct ring *tx, struct wr_opts *o, int *status)
 	int rc;
 
 	*status = BS_USAGE;
-	if (tx->h->kind == RING_OUT) {
+	if (conv_of(tx) == NULL) {
 		if (o->client == 0)
 			return 0;
 		builtin_error("%s: -c: not an input binding", o->id);
@@ -151,7 +151,7 @@ wr_whom(struct ring *tx, struct wr_opts *o, int *status)
 		builtin_error("%s: -d: not an output binding", o->id);
 		return -1;
 	}
-	if (o->client == 0 && !(tx->h->flags & RING_F_ONE)) {
+	if (o->client == 0 && !chan_is_one(tx)) {
 		builtin_error("%s: an input binding takes -c N", o->id);
 		return -1;
 	}
