@@ -274,14 +274,13 @@ FOO=bar
 from stdin"
 }
 
-@test "write to an input binding or a closed output runs the system's write" {
+@test "write to an input binding is the socket form; to a closed output, the system's write" {
 	bo_fake_write
 	bind-input in1 "$(bs_free_port)" >/dev/null
-	run -7 bo_with_fake in1 hello
-	run -0 head -3 "$REC"
-	assert_output "argc 2
-[in1]
-[hello]"
+	# Contract v2: an input binding answers its clients (write -c N).
+	run -2 --separate-stderr bo_with_fake in1 hello
+	assert_regex "$stderr" 'in1: an input binding takes -c N$'
+	[ ! -e "$REC" ]
 	bo_open o1
 	bo_finish
 	run -7 bo_with_fake o1 gone
@@ -305,7 +304,7 @@ bo_no_write() (
 
 @test "write --help and help write show the socket form" {
 	run -2 write --help
-	[[ $output == *"write [-n] [-E] ID [MESSAGE ...]"* ]]
+	[[ $output == *"write [-n] [-E] [-d] [-c N] ID [MESSAGE ...]"* ]]
 	run -0 help write
 	[[ $output == *"system's write command"* ]]
 	run -0 type -t write
