@@ -47,8 +47,8 @@ teardown() {
 	int_one 4k nonl 600000 14
 }
 
-@test "-1, 1M buffer: 4 MB of lines longer than the buffer arrive byte-exact" {
-	int_one 1M long 4000000 15
+@test "-1, 1M buffer, full before anyone reads: 4 MB of lines longer than the buffer arrive byte-exact" {
+	int_one 1M long 4000000 15 full
 }
 
 # --- shared bindings: every client's lines whole, none mixed ---------------

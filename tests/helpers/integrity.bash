@@ -43,6 +43,15 @@ int_has_lines() {
 	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
 }
 
+# int_bytes SIZE: SIZE (as bind-input -s takes it: 4k, 1M) in bytes.
+int_bytes() {
+	case $1 in
+	*k) echo $((${1%k} * 1024)) ;;
+	*M) echo $((${1%M} * 1048576)) ;;
+	*) echo "$1" ;;
+	esac
+}
+
 # int_size_at_least FILE BYTES
 int_size_at_least() {
 	[ -f "$1" ] && [ "$(stat -c %s "$1")" -ge "$2" ]
@@ -105,15 +114,21 @@ while :; do
 done
 '
 
-# int_one SIZE KIND BYTES SEED: a -1 binding of SIZE; the generator
-# sends BYTES of KIND (streamgen.py send) in random chunks; the reader
-# must end with status 3 (the end) with exactly what was sent.
+# int_one SIZE KIND BYTES SEED [FULL]: a -1 binding of SIZE; the
+# generator sends BYTES of KIND (streamgen.py send) in random chunks; the
+# reader must end with status 3 (the end) with exactly what was sent.
+# FULL=full: the reader starts only once the buffer is full (SIZE bytes
+# buffered), whatever the line the client is in the middle of.
 int_one() {
-	local size=$1 kind=$2 bytes=$3 seed=$4 port pid st got want len
+	local size=$1 kind=$2 bytes=$3 seed=$4 full=${5:-} port pid st got want len
 	rm -f "$TMP/sent" "$TMP/out" "$TMP/out.status"
 	port=$(bs_free_port)
 	bind-input -1 -a 127.0.0.1 -s "$size" -v pid one "$port"
 	bs_bg /usr/bin/python3 "$INT_GEN" send "$port" "$seed" "$bytes" "$kind" "$TMP/sent"
+	if [ "$full" = full ]; then
+		bs_wait_for 1000 bs_is_field one 6 "$(int_bytes "$size")" ||
+			fail "the buffer never filled: $(bindings)"
+	fi
 	timeout 120 bash --norc -c "$INT_READER" bash "$BS_LOADER" one one "$seed" \
 		"$TMP/out" "" || fail "reader: exit $? (timeout 124)"
 	got=$(stat -c %s "$TMP/out")
