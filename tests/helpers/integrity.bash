@@ -155,8 +155,8 @@ int_one() {
 #     that half has come through, and wait.
 #   INT_STALL=BYTES: first of all, a client that sends BYTES of a line and
 #     then holds the connection, silent, until the others are done: it
-#     must give the stream up after 2 s (its line is then ended by a
-#     newline it did not send).
+#     must give the stream up after 2 s (10 s allowed here; its line is
+#     then ended by a newline it did not send, and the others follow).
 #   INT_LATE=BYTES: the reader starts only once the binding holds BYTES
 #     (the long client filled it), and the N clients after that.
 int_shared() {
@@ -199,6 +199,13 @@ int_shared() {
 		gens+=("$BS_LAST")
 		reports+=("$TMP/r.c$k")
 	done
+	if [ "$stall" -gt 0 ]; then
+		# The 2 s rule, with room for a loaded machine: within 10 s the
+		# stalled line is ended and the others' lines follow it.
+		bs_wait_for 500 int_size_at_least "$TMP/out" \
+			$(($(cut -d' ' -f3 "$TMP/r.stall") + 1)) ||
+			fail "the stalled client still holds the stream 10 s after the others came: $(bindings)"
+	fi
 	for p in "${gens[@]}"; do
 		while ! bs_pid_gone "$p"; do
 			[ $SECONDS -lt $deadline ] ||
@@ -275,9 +282,12 @@ int_output_kill() {
 		done' bash "$BS_LOADER" "$count"
 	writer=$BS_LAST
 	bs_wait_for 1500 bs_pid_gone "$sink_a" || fail "the first sink never died"
-	# The premise: the first sink got everything that was acknowledged.
+	# The premise: the first sink got everything that was acknowledged
+	# (maybe more: bytes read whose ACK had not gone out yet, which the
+	# helper sends again, and which may arrive twice).
 	read -r acked recorded <"$TMP/a.acked"
-	[ "$acked" -eq "$recorded" ] ||
+	[ "$acked" -ge 0 ] || fail "test premise: no bytes_acked from ss for the helper's socket"
+	[ "$acked" -le "$recorded" ] ||
 		fail "test premise: the sink recorded $recorded bytes, the helper's kernel had $acked acknowledged"
 	int_sink "$port" "$TMP/b"
 	sink_b=$INT_SINK
