@@ -36,9 +36,19 @@ rt_check(const char *path)
 int
 rt_mkdir(const char *path)
 {
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
-		return -1;
-	return rt_check(path);
+	int i;
+
+	/* A namespace directory may be removed (its last binding went)
+	 * between mkdir's EEXIST and the check: make it again. Bounded. */
+	for (i = 0; i < 100; i++) {
+		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+			return -1;
+		if (rt_check(path) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -1;
+	}
+	return -1;
 }
 
 int
