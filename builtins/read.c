@@ -190,14 +190,13 @@ rd_socket(struct ring *r, const struct rd_opts *o)
 	struct chan_rd rq;
 	uint32_t client = 0;
 	size_t n = 0;
-	int rc;
 
 	rq.max = o->max;
 	rq.line = o->line;
 	rq.by_client = o->cvar != NULL;
 	rq.deadline = helper_now() + o->wait;
 	rq.tick = bs_check_signals;
-	switch ((rc = chan_read(r, &rq, &rd_buf, &n, &client))) {
+	switch (chan_read(r, &rq, &rd_buf, &n, &client)) {
 	case CHAN_OK:
 		if (o->cvar != NULL && rd_client(o, r, client) == -1)
 			return EXECUTION_FAILURE;
@@ -213,7 +212,6 @@ rd_socket(struct ring *r, const struct rd_opts *o)
 		builtin_error("%s: binding corrupt", o->id);
 		return EXECUTION_FAILURE;
 	}
-	(void)rc;
 }
 
 static int

@@ -99,8 +99,9 @@ rt_mkdir(const char *path)
 	 * between mkdir's EEXIST and the check: make it again. Bounded. */
 	for (i = 0; i < 100; i++) {
 		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
-			rt_say(errno, "runtime directory %s: cannot create it: %s",
-			    path, strerror(errno));
+			rt_say(errno,
+			    "runtime directory %s: cannot create it: %s", path,
+			    strerror(errno));
 			return -1;
 		}
 		if (rt_check(path, 0) == 0)
