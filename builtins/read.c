@@ -240,8 +240,8 @@ rd_socket_form(WORD_LIST *list)
 	/* Keep r mapped even if a trap run while waiting refreshes the view;
 	 * the unwind frame restores the count after a longjmp (Ctrl-C). */
 	begin_unwind_frame("bashsock-read");
-	unwind_protect_int(nsv_busy);
-	nsv_busy++;
+	nsv_hold();
+	add_unwind_protect(nsv_release, NULL);
 	rc = rd_socket(r, &o);
 	run_unwind_frame("bashsock-read");
 	if (rd_buf.cap > 4 * 1024 * 1024) {

@@ -199,8 +199,8 @@ wr_socket(struct ring *rx, struct wr_opts *o)
 	 * lock and the buffer, and keeps the binding mapped meanwhile (a trap
 	 * run while waiting may refresh the namespace view). */
 	begin_unwind_frame("bashsock-write");
-	unwind_protect_int(nsv_busy);
-	nsv_busy++;
+	nsv_hold();
+	add_unwind_protect(nsv_release, NULL);
 	if (buf != stackbuf)
 		add_unwind_protect(wr_free, buf);
 	if ((rc = chan_lock(&tx, wr_self(), bs_check_signals)) == CHAN_OK) {

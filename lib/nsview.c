@@ -27,7 +27,21 @@ struct nsview {
 
 static struct nsview nsv_cache[NSV_MAX];
 static int nsv_used;
-int nsv_busy;
+static int nsv_busy;
+
+void
+nsv_hold(void)
+{
+	nsv_busy++;
+}
+
+void
+nsv_release(void *unused)
+{
+	(void)unused;
+	if (nsv_busy > 0)
+		nsv_busy--;
+}
 
 /* Rings dropped while busy: unmapped at the first refresh when not busy. */
 static struct ring *nsv_retired;
