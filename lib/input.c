@@ -43,11 +43,9 @@ struct input {
 	struct conv *cv;
 	struct waker wk;
 	int ep, lfd, one, accepted;
-	unsigned max;	       /* clients at once (-m) */
-	const struct acl *acl; /* who gets in (-A) */
-	int lwatched;	       /* the listener is under epoll */
-	int64_t accept_at;     /* accept failed for want of descriptors: not
-				  before this time (0: no pause) */
+	int lwatched;	   /* the listener is under epoll */
+	int64_t accept_at; /* accept failed for want of descriptors: not
+			      before this time (0: no pause) */
 	size_t stash_max;
 	uint32_t next_n;
 	unsigned nclients;
@@ -56,6 +54,10 @@ struct input {
 	int64_t owner_moved; /* the owner last moved the stream (or could) */
 	int64_t space_look;  /* parked for room: look again at this time */
 	sigset_t waitmask;   /* the mask to wait with: stop signals open */
+
+	/* bind-input -m and -A: clients at once, and who gets in. */
+	unsigned max;
+	const struct acl *acl;
 };
 
 static volatile int input_stop;

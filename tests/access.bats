@@ -3,7 +3,7 @@
 # MAX clients at once): from a second loopback address (127.0.0.2), over
 # IPv6 loopback, and from another host (a network namespace joined by a
 # veth pair); and every bad option value the contract names.
-# shellcheck shell=bash disable=SC2016
+# shellcheck shell=bash disable=SC2016,SC2162,SC2034,SC2154
 
 bats_require_minimum_version 1.5.0
 load test_helper/common
