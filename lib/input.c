@@ -55,6 +55,10 @@ struct input {
 	int64_t owner_moved; /* the owner last moved the stream (or could) */
 	int64_t space_look;  /* parked for room: look again at this time */
 	sigset_t waitmask;   /* the mask to wait with: stop signals open */
+
+	/* bind-input -m and -A: clients at once, and who gets in. */
+	unsigned max;
+	const struct acl *acl;
 };
 
 static volatile int input_stop;
@@ -132,7 +136,7 @@ input_events(struct input *in, struct client *c)
 static void
 input_listen(struct input *in, int64_t now)
 {
-	int want = in->lfd != -1 && in->nclients < INPUT_MAX_CLIENTS &&
+	int want = in->lfd != -1 && in->nclients < in->max &&
 		   input_pv.n < INPUT_PROVE_MAX &&
 		   (in->accept_at == 0 || now >= in->accept_at);
 
@@ -256,8 +260,7 @@ input_admit(struct input *in, int fd)
 	struct client *c;
 	char where[NET_ERR], *sp;
 
-	if (in->nclients >= INPUT_MAX_CLIENTS ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
+	if (in->nclients >= in->max || (c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return -1;
 	}
@@ -289,6 +292,26 @@ input_admit(struct input *in, int fd)
 		close(in->lfd);
 		in->lfd = -1;
 	}
+	return 0;
+}
+
+/*
+ * bind-input -A: 1 when the peer of fd, just accepted, may come in. One
+ * that may not is closed here, before a byte of it is read (the kernel
+ * resets it when it sent some), and is never a client or a prover.
+ */
+static int
+input_let_in(struct input *in, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (in->acl->n == 0)
+		return 1;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    acl_allows(in->acl, (struct sockaddr *)&ss, sl))
+		return 1;
+	close(fd);
 	return 0;
 }
 
@@ -339,6 +362,8 @@ input_prove_accept(struct input *in)
 				    helper_now() + INPUT_ACCEPT_PAUSE;
 			break;
 		}
+		if (!input_let_in(in, fd))
+			continue;
 		for (k = 0; input_pv.p[k].fd != -1; k++)
 			;
 		pv = &input_pv.p[k];
@@ -444,7 +469,7 @@ input_accept(struct input *in)
 		input_prove_accept(in);
 		return;
 	}
-	while (in->nclients < INPUT_MAX_CLIENTS) {
+	while (in->nclients < in->max) {
 		if ((fd = net_accept(in->lfd)) == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)
@@ -452,6 +477,8 @@ input_accept(struct input *in)
 				    helper_now() + INPUT_ACCEPT_PAUSE;
 			break; /* EAGAIN: none left; else the next event */
 		}
+		if (!input_let_in(in, fd))
+			continue;
 		if (input_admit(in, fd) == 0 && in->one)
 			return;
 	}
@@ -840,6 +867,9 @@ input_main(void *arg, int reportfd)
 
 	memset(&in, 0, sizeof(in));
 	in.one = o->one;
+	in.max = o->max != 0 && o->max < INPUT_MAX_CLIENTS ? o->max
+							   : INPUT_MAX_CLIENTS;
+	in.acl = &o->acl;
 	in.ep = -1;
 	input_prove_init(o->proof);
 	helper_on_stop(&input_stop);

@@ -165,7 +165,9 @@ cout"
 -w"
 	run -0 complete_words bind-input -
 	assert_output "-1
+-A
 -a
+-m
 -s
 -v"
 	# After the ID, read takes nothing more.
@@ -276,7 +278,7 @@ alive"
 		assert_equal "$stderr" ""
 	done
 	run -0 bash --norc -c '. "$1" && help -s bind-input' bash "$BS_LOADER"
-	assert_output "bind-input: bind-input [-1] [-a ADDR] [-s SIZE] [-v VAR] ID PORT"
+	assert_output "bind-input: bind-input [-1] [-A PREFIX] [-a ADDR] [-m MAX] [-s SIZE] [-v VAR] ID PORT"
 }
 
 @test "help read keeps bash's own documentation after the socket form" {
