@@ -190,14 +190,13 @@ rd_socket(struct ring *r, const struct rd_opts *o)
 	struct chan_rd rq;
 	uint32_t client = 0;
 	size_t n = 0;
-	int rc;
 
 	rq.max = o->max;
 	rq.line = o->line;
 	rq.by_client = o->cvar != NULL;
 	rq.deadline = helper_now() + o->wait;
 	rq.tick = bs_check_signals;
-	switch ((rc = chan_read(r, &rq, &rd_buf, &n, &client))) {
+	switch (chan_read(r, &rq, &rd_buf, &n, &client)) {
 	case CHAN_OK:
 		if (o->cvar != NULL && rd_client(o, r, client) == -1)
 			return EXECUTION_FAILURE;
@@ -213,7 +212,6 @@ rd_socket(struct ring *r, const struct rd_opts *o)
 		builtin_error("%s: binding corrupt", o->id);
 		return EXECUTION_FAILURE;
 	}
-	(void)rc;
 }
 
 static int
@@ -242,8 +240,8 @@ rd_socket_form(WORD_LIST *list)
 	/* Keep r mapped even if a trap run while waiting refreshes the view;
 	 * the unwind frame restores the count after a longjmp (Ctrl-C). */
 	begin_unwind_frame("bashsock-read");
-	unwind_protect_int(nsv_busy);
-	nsv_busy++;
+	nsv_hold();
+	add_unwind_protect(nsv_release, NULL);
 	rc = rd_socket(r, &o);
 	run_unwind_frame("bashsock-read");
 	if (rd_buf.cap > 4 * 1024 * 1024) {

@@ -1,9 +1,11 @@
 /*
  * write: the socket form
  *   write [-n] [-E] ID [MESSAGE ...]
- * when ID names a live output binding (decided without a syscall); every
- * other call runs the system's write command found in PATH, as bash would
- * have run it without this builtin.
+ * when ID names a live output binding (decided without a syscall). When ID
+ * names another binding (an input, or one closed or stale): exit 1 with
+ * one line. When it names no binding at all but a user logged in here
+ * (utmp), the system's write command found in PATH runs, as bash would
+ * have run it without this builtin; else exit 1 with one line.
  */
 #include "bs.h"
 #include "chan.h"
@@ -11,15 +13,22 @@
 #include "nsview.h"
 #include "parse.h"
 
+#include "jobs.h"
+
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <utmpx.h>
 
 /* Exported by bash; declared in findcmd.h, which is not installed. */
 extern char *search_for_command(const char *, int);
 extern int executable_file(const char *);
 #define WR_CMDSRCH_HASH 0x1
+/* Exported by bash (trap.c, jobs.c); trap.h is not installed. What bash's
+ * own child does before it runs a command. */
+extern void restore_original_signals(void);
+extern void default_tty_job_signals(void);
 
 #define WR_STACK 4096 /* messages up to this size need no malloc */
 
@@ -190,8 +199,8 @@ wr_socket(struct ring *rx, struct wr_opts *o)
 	 * lock and the buffer, and keeps the binding mapped meanwhile (a trap
 	 * run while waiting may refresh the namespace view). */
 	begin_unwind_frame("bashsock-write");
-	unwind_protect_int(nsv_busy);
-	nsv_busy++;
+	nsv_hold();
+	add_unwind_protect(nsv_release, NULL);
 	if (buf != stackbuf)
 		add_unwind_protect(wr_free, buf);
 	if ((rc = chan_lock(&tx, wr_self(), bs_check_signals)) == CHAN_OK) {
@@ -230,13 +239,23 @@ wr_is_opt(const char *p, int *arg)
 	return 1;
 }
 
-/* The live binding the call names, or NULL: the system's write. */
-static struct ring *
-wr_target(WORD_LIST *list)
+/* What the call's ID names. */
+enum wr_kind {
+	WR_NONE, /* no binding at all (or no ID) */
+	WR_OUT,	 /* a live output binding: the socket form */
+	WR_IN,	 /* a live input binding: the socket form (-c N, or -1) */
+	WR_DEAD	 /* a binding closed, closing or stale */
+};
+
+/* Finds the call's ID (*id, NULL when there is none) and what it names;
+ * *r is set for WR_OUT. No syscall while the namespace is unchanged. */
+static enum wr_kind
+wr_target(WORD_LIST *list, const char **id, struct ring **r)
 {
 	struct nsview *v;
 	int arg;
 
+	*id = NULL;
 	while (list != NULL && wr_is_opt(list->word->word, &arg)) {
 		list = list->next;
 		if (arg && list != NULL)
@@ -244,9 +263,31 @@ wr_target(WORD_LIST *list)
 	}
 	if (list != NULL && strcmp(list->word->word, "--") == 0)
 		list = list->next;
-	if (list == NULL || (v = nsv_get(bs_ns(), 0)) == NULL)
-		return NULL;
-	return nsv_find(v, list->word->word, 0);
+	if (list == NULL)
+		return WR_NONE;
+	*id = list->word->word;
+	if ((v = nsv_get(bs_ns(), 0)) == NULL)
+		return WR_NONE;
+	if ((*r = nsv_find(v, *id, 0)) != NULL)
+		return conv_of(*r) == NULL ? WR_OUT : WR_IN;
+	return nsv_has(v, *id) ? WR_DEAD : WR_NONE;
+}
+
+/* 1 when name is a user logged in on this machine (utmp). */
+static int
+wr_logged_in(const char *name)
+{
+	struct utmpx *u;
+	int found = 0;
+
+	if (strlen(name) > sizeof(u->ut_user))
+		return 0;
+	setutxent();
+	while (!found && (u = getutxent()) != NULL)
+		found = u->ut_type == USER_PROCESS &&
+			strncmp(u->ut_user, name, sizeof(u->ut_user)) == 0;
+	endutxent();
+	return found;
 }
 
 static int
@@ -294,21 +335,21 @@ wr_parse(WORD_LIST *list, struct wr_opts *o)
 	return 0;
 }
 
-/* In the child: every signal back to its default, none blocked, then the
- * command with the shell's exported environment. Never returns. */
+/* In the child: the signals as bash's own child sets them (what the shell
+ * was started with, so ignored signals and `trap ''' stay ignored; traps
+ * and the shell's own handlers go; job-control stops at their defaults),
+ * none blocked, then the command with the shell's exported environment.
+ * Never returns. */
 static void
 wr_exec(char *path, char **argv)
 {
-	struct sigaction sa;
 	sigset_t none;
 	char **shv;
-	int sig, e, n;
+	int e, n;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
+	restore_original_signals();
+	if (job_control)
+		default_tty_job_signals();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(path, argv, export_env);
@@ -394,18 +435,19 @@ wr_run(char *path, char **argv)
 	return WEXITSTATUS(st);
 }
 
-/* The system's write with the same arguments; exit 1 when there is none. */
+/* ID names no binding: the system's write with the same arguments when
+ * ID is a user logged in here and there is one in PATH; else exit 1. */
 static int
-wr_system(WORD_LIST *list)
+wr_system(WORD_LIST *list, const char *id)
 {
-	char *path, **argv;
+	char *path = NULL, **argv;
 	int rc;
 
-	path = search_for_command("write", WR_CMDSRCH_HASH);
-	if (path == NULL || !executable_file(path)) {
+	if (!wr_logged_in(id) ||
+	    (path = search_for_command("write", WR_CMDSRCH_HASH)) == NULL ||
+	    !executable_file(path)) {
 		free(path);
-		builtin_error("command not found (no output binding of that "
-			      "name, and no write command in PATH)");
+		builtin_error("%s: no live output binding", id);
 		return EXECUTION_FAILURE;
 	}
 	if ((argv = wr_argv(list)) == NULL) {
@@ -424,17 +466,32 @@ static int
 bs_write_builtin(WORD_LIST *list)
 {
 	struct wr_opts o;
-	struct ring *r;
+	struct ring *r = NULL;
+	const char *id;
 
 	if (list != NULL && strcmp(list->word->word, "--help") == 0) {
 		builtin_help();
 		return EX_USAGE;
 	}
-	if ((r = wr_target(list)) == NULL)
-		return wr_system(list);
-	if (wr_parse(list, &o) == -1)
-		return BS_USAGE;
-	return wr_socket(r, &o);
+	/* One line and status 1 for every binding that takes no write, so a
+	 * script's loop of writes to a dead binding fails visibly, and never
+	 * turns into the system's write. */
+	switch (wr_target(list, &id, &r)) {
+	case WR_OUT:
+	case WR_IN:
+		if (wr_parse(list, &o) == -1)
+			return BS_USAGE;
+		return wr_socket(r, &o);
+	case WR_DEAD:
+		builtin_error("%s: binding closed", id);
+		return EXECUTION_FAILURE;
+	default:
+		if (id == NULL) {
+			builtin_usage();
+			return BS_USAGE;
+		}
+		return wr_system(list, id);
+	}
 }
 
 static char *write_doc[] = {
@@ -457,14 +514,18 @@ static char *write_doc[] = {
     "        is sent (TCP half-close); the binding stays readable",
     "  -c N  input bindings: to client N",
     "",
-    "Every other call runs the system's write command, found in PATH,",
-    "with the same arguments.",
+    "When ID names a binding that is closed or stale: exit 1 with one",
+    "line. When it names no binding at all but a user",
+    "logged in on this machine, the system's write command, found in",
+    "PATH, runs with the same arguments; otherwise exit 1 with",
+    "`ID: no live output binding'.",
     "",
     "Exit Status:",
     "Socket form: 0 once queued; 1 if the connection, the sending side,",
-    "client N or the binding is closed; 2 for a usage error; >128",
-    "interrupted by a signal.",
-    "Otherwise the status of the write command, or 1 if there is none.",
+    "client N or the binding is closed, or its file is corrupt; 2 for a",
+    "usage error; >128 interrupted by a signal.",
+    "When ID names no binding: for a user logged in on this machine, the",
+    "status of the write command; else 1 with one line.",
     NULL,
 };
 

@@ -47,7 +47,8 @@ chan_rx_over(const struct ring *rx)
 static void
 chan_end_ack(struct ring *rx)
 {
-	if (LOAD(&rx->h->state) != RING_ENDED)
+	if (LOAD(&rx->h->state) != RING_ENDED &&
+	    !(rx->h->kind == RING_IN && ring_ended(rx)))
 		return;
 	__atomic_store_n(&rx->h->end_seen, 1, __ATOMIC_RELEASE);
 	ring_futex_wake(&rx->h->end_seen, 1);
@@ -111,7 +112,8 @@ chan_read(struct ring *rx, const struct chan_rd *rq, struct chan_buf *b,
 		if (k == -3)
 			return CHAN_NOMEM;
 		if (k < 0) {
-			if (++bad >= CHAN_TRIES)
+			if ((k == -2 && ring_corrupt(rx)) ||
+			    ++bad >= CHAN_TRIES)
 				return CHAN_CORRUPT;
 			continue;
 		}
@@ -180,7 +182,8 @@ chan_room(struct ring *tx, size_t need, size_t *fre, void (*tick)(void))
 		if ((rc = chan_write_state(tx)) != CHAN_OK)
 			return rc;
 		seq = ring_rseq(tx);
-		if (ring_used(tx) > tx->cap && ++bad >= CHAN_TRIES)
+		if (ring_used(tx) > tx->cap &&
+		    (ring_corrupt(tx) || ++bad >= CHAN_TRIES))
 			return CHAN_CORRUPT;
 		if ((*fre = ring_free(tx)) >= need && *fre <= tx->cap)
 			return CHAN_OK;

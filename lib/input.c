@@ -795,8 +795,10 @@ input_linger(struct input *in)
 {
 	sigset_t old;
 
-	ring_set_end(in->r);
+	/* The state first: a reader that sees the end acknowledges it only
+	 * for an ENDED binding. */
 	ring_set_state(in->r, RING_ENDED);
+	ring_set_end(in->r);
 	sigprocmask(SIG_SETMASK, &in->waitmask, &old);
 	while (!input_stop &&
 	       __atomic_load_n(&in->r->h->end_seen, __ATOMIC_ACQUIRE) == 0)

@@ -27,7 +27,21 @@ struct nsview {
 
 static struct nsview nsv_cache[NSV_MAX];
 static int nsv_used;
-int nsv_busy;
+static int nsv_busy;
+
+void
+nsv_hold(void)
+{
+	nsv_busy++;
+}
+
+void
+nsv_release(void *unused)
+{
+	(void)unused;
+	if (nsv_busy > 0)
+		nsv_busy--;
+}
 
 /* Rings dropped while busy: unmapped at the first refresh when not busy. */
 static struct ring *nsv_retired;
@@ -207,11 +221,11 @@ nsv_dir(const struct nsview *v)
 	return v->dir;
 }
 
-struct ring *
-nsv_find(struct nsview *v, const char *id, uint32_t kind)
+/* The entry named id, after a refresh if the generation moved. */
+static struct nsv_entry *
+nsv_entry(struct nsview *v, const char *id)
 {
 	struct nsv_entry *e;
-	struct binding b;
 	uint64_t g;
 	size_t i;
 
@@ -227,8 +241,24 @@ nsv_find(struct nsview *v, const char *id, uint32_t kind)
 		if (e->id[0] == '\0')
 			return NULL;
 		if (strcmp(e->id, id) == 0)
-			break;
+			return e;
 	}
+}
+
+int
+nsv_has(struct nsview *v, const char *id)
+{
+	return nsv_entry(v, id) != NULL;
+}
+
+struct ring *
+nsv_find(struct nsview *v, const char *id, uint32_t kind)
+{
+	struct nsv_entry *e;
+	struct binding b;
+
+	if ((e = nsv_entry(v, id)) == NULL)
+		return NULL;
 	if (e->state == 0) {
 		if (bind_open(&b, v->ns, id) == 0) {
 			e->ring = b.ring;

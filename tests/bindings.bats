@@ -150,7 +150,8 @@ in1 in :: $port $pid 0 0"
 	assert_output 1
 }
 
-@test "bindings with an operand fails with status 2" { bs_bad 2 bindings extra; }
+@test "bindings with two operands fails with status 2" { bs_bad 2 bindings a b; }
+@test "bindings ID of no live binding fails with status 1" { bs_bad 1 bindings extra; }
 @test "bindings with an unknown option fails with status 2" { bs_bad 2 bindings -z; }
 
 @test "bindings with an invalid BASHSOCK_NS fails with status 2" {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# read, socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] ID
+# read, socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] [-c VAR] ID
 # Exit statuses, byte-exactness, waiting, signals, and readers in other
 # processes (subshells, unrelated scripts, several at once).
 

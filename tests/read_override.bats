@@ -51,8 +51,8 @@ bind_line() {
 	for form in '--help' '-r --help' '-rn1 --help' '-t 1 --help' '-l --help'; do
 		run -2 --separate-stderr ov "read $form"
 		assert_equal "$stderr" ""
-		assert_line --index 0 "read: read [-ers] [-a array] [-d delim] [-i text] [-n nchars] [-N nchars] [-p prompt] [-t timeout] [-u fd] [name ...] | read [-l] [-b COUNT] [-w SECS] [-v VAR] ID"
-		assert_line --index 1 "    Read from a bashsock input binding, or from a file descriptor."
+		assert_line --index 0 "read: read [-ers] [-a array] [-d delim] [-i text] [-n nchars] [-N nchars] [-p prompt] [-t timeout] [-u fd] [name ...] | read [-l] [-b COUNT] [-w SECS] [-v VAR] [-c VAR] ID"
+		assert_line --index 1 "    Read from a bashsock binding, or from a file descriptor."
 		assert_line "    Read a line from the standard input and split it into fields."
 	done
 }
@@ -61,10 +61,10 @@ bind_line() {
 
 @test "help -d read and help -d write end with a newline" {
 	run -0 ov 'help -d read; help -d write; help -d read write'
-	assert_output "read - Read from a bashsock input binding, or from a file descriptor.
-write - Send a message through a bashsock output binding.
-read - Read from a bashsock input binding, or from a file descriptor.
-write - Send a message through a bashsock output binding."
+	assert_output "read - Read from a bashsock binding, or from a file descriptor.
+write - Send a message through a bashsock binding.
+read - Read from a bashsock binding, or from a file descriptor.
+write - Send a message through a bashsock binding."
 }
 
 @test "help read indents every line as bash's own help does" {
@@ -133,7 +133,7 @@ others still loaded"
 	run -0 --separate-stderr ov 'read -t 0 </dev/null; enable -d read
 		enable -f "$SO" read || exit 9
 		help -d read; read -l -v got in1; echo "rc=$? [$got]"'
-	assert_output "read - Read from a bashsock input binding, or from a file descriptor.
+	assert_output "read - Read from a bashsock binding, or from a file descriptor.
 rc=0 [SOCKET DATA]"
 	assert_equal "$stderr" ""
 }
