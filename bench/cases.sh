@@ -481,7 +481,7 @@ conv_bs() {
 # conv_coproc socat|ncat PORT N: the same through a coprocess that holds
 # the connection: printf to its stdin, read -u from its stdout.
 conv_coproc() {
-	local tool=$1 port=$2 n=$3 ep i r t0 t1
+	local tool=$1 port=$2 n=$3 ep i r t0 t1 w
 	"$PEER" echo "$port" &
 	ep=$!
 	waitlisten "$port"
@@ -501,7 +501,8 @@ conv_coproc() {
 	done
 	t1=$EPOCHREALTIME
 	[ "$r" = "$MSG" ] || fail "echo mangled: $r"
-	exec {CP[1]}>&-
+	w=${CP[1]}
+	exec {w}>&-
 	wait "$ep"
 	calc 'u / n' -v u="$(us "$t0" "$t1")" -v n="$n"
 }
