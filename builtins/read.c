@@ -160,12 +160,15 @@ rd_deliver(const struct rd_opts *o, size_t n)
 	return bs_emit(o->var, rd_buf.p, n);
 }
 
-/* Nothing within the wait: status 1, VAR set to empty. */
+/* Nothing within the wait: status 1, VAR set to empty (and -c's VAR to
+ * an empty array: no client's values linger from an earlier read). */
 static int
 rd_nothing(const struct rd_opts *o, int status)
 {
 	if (o->var != NULL)
 		bs_setvar(o->var, "");
+	if (o->cvar != NULL)
+		bs_setarray(o->cvar, NULL, 0);
 	return status;
 }
 

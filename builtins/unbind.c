@@ -63,6 +63,12 @@ ub_unmap(void *b)
 	bind_close(b);
 }
 
+static void
+ub_unlock(void *tx)
+{
+	chan_unlock(tx, getpid());
+}
+
 /*
  * Signals the helper of ns/id and waits until it is gone; a helper that is
  * stopped for 5 s, or still there 15 s after TERM, is killed. 0 when it
@@ -176,13 +182,15 @@ ub_client(const char *ns, uint32_t n, const char *id)
 	/* Ctrl-C may longjmp out of the waits: the mapping goes with it. */
 	begin_unwind_frame("bashsock-unbind");
 	add_unwind_protect(ub_unmap, &b);
-	if ((rc = chan_lock(&tx, getpid(), bs_check_signals)) == CHAN_OK) {
-		rc = chan_close_client(&tx, n, bs_check_signals);
-		chan_unlock(&tx, getpid());
-	}
+	/* The record takes the binding's lock: released on the way out. */
+	add_unwind_protect(ub_unlock, &tx);
+	rc = chan_close_client(&tx, n, getpid(), bs_check_signals);
 	if (rc == CHAN_OK)
 		rc = chan_client_wait(&b.ring, n,
 		    helper_now() + UB_DRAIN + UB_GRACE, bs_check_signals);
+	/* A client that left by itself is closed already: done. */
+	if (rc == CHAN_GONE && chan_client_known(&b.ring, n))
+		rc = CHAN_OK;
 	run_unwind_frame("bashsock-unbind");
 	if (rc == CHAN_GONE) {
 		builtin_error("%s: client %u is gone", id, n);

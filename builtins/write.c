@@ -72,10 +72,22 @@ wr_self(void)
 	return *wr_pidpage;
 }
 
+/* What a write holds, for its unwind: the binding's lock, and client N's
+ * for a reply (a Ctrl-C may come while a record holds both). */
+struct wr_locked {
+	struct ring *tx;
+	uint32_t client;
+};
+static struct wr_locked wr_locked;
+
 static void
-wr_unlock(void *r)
+wr_unlock(void *arg)
 {
-	chan_unlock(r, wr_self());
+	struct wr_locked *l = arg;
+
+	chan_unlock(l->tx, wr_self());
+	if (l->client != 0)
+		chan_unlock_client(l->tx, l->client, wr_self());
 }
 
 static void
@@ -203,14 +215,21 @@ wr_socket(struct ring *rx, struct wr_opts *o)
 	add_unwind_protect(nsv_release, NULL);
 	if (buf != stackbuf)
 		add_unwind_protect(wr_free, buf);
-	if ((rc = chan_lock(&tx, wr_self(), bs_check_signals)) == CHAN_OK) {
-		add_unwind_protect(wr_unlock, &tx);
+	/* A reply to client N holds N's lock for the whole message and the
+	 * binding's only per record; a write to a peer, the binding's. */
+	wr_locked.tx = &tx;
+	wr_locked.client = o->client;
+	rc = o->client != 0
+		 ? chan_lock_client(&tx, o->client, wr_self(), bs_check_signals)
+		 : chan_lock(&tx, wr_self(), bs_check_signals);
+	if (rc == CHAN_OK) {
+		add_unwind_protect(wr_unlock, &wr_locked);
 		if (o->words != NULL)
-			rc = chan_write(
-			    &tx, o->client, buf, n, bs_check_signals);
+			rc = chan_write(&tx, o->client, buf, n, wr_self(),
+			    bs_check_signals);
 		else if (!o->shut)
-			rc = chan_write_fd(
-			    &tx, o->client, STDIN_FILENO, bs_check_signals);
+			rc = chan_write_fd(&tx, o->client, STDIN_FILENO,
+			    wr_self(), bs_check_signals);
 		if (rc == CHAN_OK && o->shut)
 			chan_shut(&tx);
 	}

@@ -3,6 +3,7 @@
 #include "helper.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -170,6 +171,53 @@ chan_unlock(struct ring *tx, pid_t pid)
 	ring_wunlock(tx, pid);
 }
 
+int
+chan_lock_client(
+    struct ring *tx, uint32_t client, pid_t pid, void (*tick)(void))
+{
+	struct conv_client *c;
+	uint32_t cur;
+	int rc;
+
+	for (;;) {
+		if ((rc = chan_write_state(tx)) != CHAN_OK)
+			return rc;
+		c = conv_find(conv_of(tx), client);
+		if (c == NULL || LOAD(&c->state) != CONV_LIVE)
+			return CHAN_GONE;
+		cur = 0;
+		if (__atomic_compare_exchange_n(&c->wlock, &cur, (uint32_t)pid,
+			0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			return LOAD(&c->n) == client ? CHAN_OK : CHAN_GONE;
+		if (cur == (uint32_t)pid)
+			return CHAN_BUSY;
+		/* A holder that died (SIGKILL) leaves it: taken over. */
+		if (kill((pid_t)cur, 0) == -1 && errno == ESRCH) {
+			__atomic_compare_exchange_n(&c->wlock, &cur, 0, 0,
+			    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+			continue;
+		}
+		__atomic_add_fetch(&c->lwait, 1, __ATOMIC_SEQ_CST);
+		if (LOAD(&c->wlock) == cur)
+			ring_futex_wait(&c->wlock, cur, CHAN_SLICE);
+		__atomic_sub_fetch(&c->lwait, 1, __ATOMIC_SEQ_CST);
+		tick();
+	}
+}
+
+void
+chan_unlock_client(struct ring *tx, uint32_t client, pid_t pid)
+{
+	struct conv_client *c = conv_find(conv_of(tx), client);
+	uint32_t cur = (uint32_t)pid;
+
+	if (c != NULL &&
+	    __atomic_compare_exchange_n(
+		&c->wlock, &cur, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
+	    LOAD(&c->lwait) != 0)
+		ring_futex_wake(&c->wlock, 1);
+}
+
 /* Free space in tx, at least need bytes, waiting while there is less.
  * CHAN_OK or why writes are refused now. */
 static int
@@ -222,10 +270,11 @@ chan_queue_room(struct ring *tx, struct conv *cv, uint32_t client,
 }
 
 /* One reply record for client N: its header and n <= CONV_REC_MAX bytes,
- * published at once. */
+ * published at once, under the binding's lock taken for pid (N's own lock
+ * is the caller's). */
 static int
 chan_record(struct ring *tx, uint32_t client, const char *buf, size_t n,
-    void (*tick)(void))
+    pid_t pid, void (*tick)(void))
 {
 	struct conv *cv = conv_of(tx);
 	struct conv_client *c;
@@ -235,16 +284,19 @@ chan_record(struct ring *tx, uint32_t client, const char *buf, size_t n,
 
 	if ((rc = chan_queue_room(tx, cv, client, &c, tick)) != CHAN_OK)
 		return rc;
-	if ((rc = chan_room(tx, sizeof(rec) + n, &fre, tick)) != CHAN_OK)
+	if ((rc = chan_lock(tx, pid, tick)) != CHAN_OK)
 		return rc;
-	rec.n = client;
-	rec.len = (uint32_t)n;
-	ring_put(tx, 0, &rec, sizeof(rec));
-	ring_put(tx, sizeof(rec), buf, n);
-	/* Counted before the helper can send (and uncount) it. */
-	__atomic_add_fetch(&c->queued, n, __ATOMIC_SEQ_CST);
-	ring_publish(tx, sizeof(rec) + n);
-	return CHAN_OK;
+	if ((rc = chan_room(tx, sizeof(rec) + n, &fre, tick)) == CHAN_OK) {
+		rec.n = client;
+		rec.len = (uint32_t)n;
+		ring_put(tx, 0, &rec, sizeof(rec));
+		ring_put(tx, sizeof(rec), buf, n);
+		/* Counted before the helper can send (and uncount) it. */
+		__atomic_add_fetch(&c->queued, n, __ATOMIC_SEQ_CST);
+		ring_publish(tx, sizeof(rec) + n);
+	}
+	chan_unlock(tx, pid);
+	return rc;
 }
 
 /* The largest record that always fits: a full ring's half. */
@@ -258,7 +310,7 @@ chan_rec_max(const struct ring *tx)
 
 int
 chan_write(struct ring *tx, uint32_t client, const char *buf, size_t n,
-    void (*tick)(void))
+    pid_t pid, void (*tick)(void))
 {
 	size_t k, fre;
 	int rc;
@@ -266,7 +318,7 @@ chan_write(struct ring *tx, uint32_t client, const char *buf, size_t n,
 	while (n > 0) {
 		if (client != 0) {
 			k = n < chan_rec_max(tx) ? n : chan_rec_max(tx);
-			rc = chan_record(tx, client, buf, k, tick);
+			rc = chan_record(tx, client, buf, k, pid, tick);
 		} else if ((rc = chan_room(tx, 1, &fre, tick)) == CHAN_OK) {
 			k = fre < n ? fre : n;
 			ring_put(tx, 0, buf, k);
@@ -281,7 +333,8 @@ chan_write(struct ring *tx, uint32_t client, const char *buf, size_t n,
 }
 
 int
-chan_write_fd(struct ring *tx, uint32_t client, int fd, void (*tick)(void))
+chan_write_fd(
+    struct ring *tx, uint32_t client, int fd, pid_t pid, void (*tick)(void))
 {
 	static char *bounce; /* kept: a tick may longjmp out of this */
 	struct iovec iov[2];
@@ -297,7 +350,7 @@ chan_write_fd(struct ring *tx, uint32_t client, int fd, void (*tick)(void))
 		if (client != 0) {
 			n = read(fd, bounce, chan_rec_max(tx));
 			if (n > 0 && (rc = chan_record(tx, client, bounce,
-					  (size_t)n, tick)) != CHAN_OK)
+					  (size_t)n, pid, tick)) != CHAN_OK)
 				return rc;
 		} else {
 			if ((rc = chan_room(tx, 1, &fre, tick)) != CHAN_OK)
@@ -360,7 +413,16 @@ chan_client(const struct ring *r, uint32_t client, char *addr, uint32_t *port)
 }
 
 int
-chan_close_client(struct ring *tx, uint32_t client, void (*tick)(void))
+chan_client_known(const struct ring *r, uint32_t client)
+{
+	struct conv *cv = conv_of(r);
+
+	return cv != NULL && conv_find(cv, client) != NULL;
+}
+
+int
+chan_close_client(
+    struct ring *tx, uint32_t client, pid_t pid, void (*tick)(void))
 {
 	struct conv_rec rec = {client, CONV_CLOSE};
 	size_t fre;
@@ -368,11 +430,14 @@ chan_close_client(struct ring *tx, uint32_t client, void (*tick)(void))
 
 	if ((rc = chan_client(tx, client, NULL, NULL)) != CHAN_OK)
 		return rc;
-	if ((rc = chan_room(tx, sizeof(rec), &fre, tick)) != CHAN_OK)
+	if ((rc = chan_lock(tx, pid, tick)) != CHAN_OK)
 		return rc;
-	ring_put(tx, 0, &rec, sizeof(rec));
-	ring_publish(tx, sizeof(rec));
-	return CHAN_OK;
+	if ((rc = chan_room(tx, sizeof(rec), &fre, tick)) == CHAN_OK) {
+		ring_put(tx, 0, &rec, sizeof(rec));
+		ring_publish(tx, sizeof(rec));
+	}
+	chan_unlock(tx, pid);
+	return rc;
 }
 
 int

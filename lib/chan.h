@@ -66,16 +66,24 @@ int chan_write_state(const struct ring *tx);
  * it. CHAN_OK, or why not (CHAN_BUSY: pid holds it already). */
 int chan_lock(struct ring *tx, pid_t pid, void (*tick)(void));
 void chan_unlock(struct ring *tx, pid_t pid);
+/* For a message to client N of an input binding: takes N's writer lock
+ * (not the binding's, which chan_write takes per record), waiting while
+ * another live writer holds it. CHAN_OK, CHAN_GONE, CHAN_BUSY... */
+int chan_lock_client(
+    struct ring *tx, uint32_t client, pid_t pid, void (*tick)(void));
+void chan_unlock_client(struct ring *tx, uint32_t client, pid_t pid);
 /*
- * With the lock held: appends n bytes for the peer (client 0: an output
- * binding's stream) or for client N of an input binding (as reply
- * records, waiting while N's queue is full), waiting for room. CHAN_OK or
- * why not.
+ * Appends n bytes for the peer (client 0: an output binding's stream,
+ * with chan_lock held) or for client N of an input binding (as reply
+ * records, with chan_lock_client held: each record takes the binding's
+ * lock for pid, after waiting while N's queue is full), waiting for
+ * room. CHAN_OK or why not.
  */
 int chan_write(struct ring *tx, uint32_t client, const char *buf, size_t n,
-    void (*tick)(void));
+    pid_t pid, void (*tick)(void));
 /* As chan_write, from descriptor fd until its end of file. */
-int chan_write_fd(struct ring *tx, uint32_t client, int fd, void (*tick)(void));
+int chan_write_fd(
+    struct ring *tx, uint32_t client, int fd, pid_t pid, void (*tick)(void));
 /* With the lock held: ends our sending side (write -d) once what is queued
  * is sent; later writes get CHAN_SHUT. */
 void chan_shut(struct ring *tx);
@@ -89,9 +97,13 @@ int chan_one(const struct ring *tx, uint32_t *client);
  * CHAN_GONE; its address into addr (CONV_ADDR) and port when not NULL. */
 int chan_client(
     const struct ring *r, uint32_t client, char *addr, uint32_t *port);
-/* With the lock held: asks the helper to close client N once its queue is
- * sent. Then (lock released) chan_client_wait waits until it is closed. */
-int chan_close_client(struct ring *tx, uint32_t client, void (*tick)(void));
+/* 1 when the binding has known client N (connected or gone since). */
+int chan_client_known(const struct ring *r, uint32_t client);
+/* Asks the helper to close client N once its queue is sent (takes the
+ * binding's lock for the record). Then chan_client_wait waits until it is
+ * closed. */
+int chan_close_client(
+    struct ring *tx, uint32_t client, pid_t pid, void (*tick)(void));
 int chan_client_wait(const struct ring *r, uint32_t client, int64_t deadline,
     void (*tick)(void));
 /* What `bindings' shows of a binding. */

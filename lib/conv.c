@@ -39,6 +39,7 @@ conv_attach(struct conv *cv, uint32_t n, const char *addr, uint32_t port)
 	STORE(&best->state, CONV_FREE);
 	STORE(&best->n, n);
 	STORE(&best->queued, 0);
+	STORE(&best->wlock, 0);
 	best->port = port;
 	snprintf(best->addr, sizeof(best->addr), "%s", addr);
 	STORE(&best->state, CONV_LIVE);

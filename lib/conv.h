@@ -16,10 +16,11 @@
  *   read mark i and then sees mtail <= i read a live mark).
  * - Reply records on tx: {N, len} then len bytes for client N; len
  *   CONV_CLOSE (no bytes) asks the helper to close N once its queue is
- *   sent. Writers hold the tx lock for a whole message, so replies to one
- *   client never interleave with another's, and wait while N's queue holds
- *   qmax bytes, so a slow client holds back no other: the helper always
- *   takes records off tx into N's own queue.
+ *   sent. A writer holds client N's lock (the slot's wlock) for a whole
+ *   message, so replies to N never interleave, and the tx lock only while
+ *   it appends one record. It waits for N's queue (at most qmax bytes)
+ *   holding N's lock alone, so a slow client holds back no writer to
+ *   another: the helper always takes records off tx into N's own queue.
  *
  * Output bindings have none of these: their tx is the plain byte stream.
  */
@@ -47,6 +48,8 @@ struct conv_client {
 	uint32_t qwait;	 /* writers waiting on qseq (hint) */
 	uint64_t queued; /* reply bytes accepted for it, not yet sent */
 	uint32_t port;
+	uint32_t wlock; /* PID of the writer of a message to it (futex) */
+	uint32_t lwait; /* writers waiting for wlock (hint) */
 	uint32_t spare;
 	char addr[CONV_ADDR];
 };

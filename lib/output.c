@@ -403,11 +403,14 @@ output_round(struct output *out)
 		return -1;
 	if (rev & POLLERR)
 		return -1;
-	/* Both directions ended (after our -d the peer closed too): over. */
-	if ((rev & POLLHUP) && output_recv(out) == 0 && out->peer_eof &&
-	    !out->shut)
+	/* A hang-up: both directions ended (after our -d the peer closed
+	 * too) or the connection is gone. What came last is taken first;
+	 * polling on would only see the hang-up again. */
+	if (rev & POLLHUP) {
+		output_recv(out);
 		return -1;
-	return (rev & POLLHUP) && !out->peer_eof ? -1 : 0;
+	}
+	return 0;
 }
 
 /*
