@@ -5,6 +5,7 @@
  * unchanged; deciding that costs no syscall.
  */
 #include "bs.h"
+#include "clock.h"
 #include "chan.h"
 #include "nsview.h"
 #include "parse.h"
@@ -195,7 +196,7 @@ rd_socket(struct ring *r, const struct rd_opts *o)
 	rq.max = o->max;
 	rq.line = o->line;
 	rq.by_client = o->cvar != NULL;
-	rq.deadline = helper_now() + o->wait;
+	rq.deadline = clock_now() + o->wait;
 	rq.tick = bs_check_signals;
 	switch ((rc = chan_read(r, &rq, &rd_buf, &n, &client))) {
 	case CHAN_OK:

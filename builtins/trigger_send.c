@@ -1,5 +1,6 @@
 /* trigger-send: wake a trigger-wait, proving the key without sending it. */
 #include "bs.h"
+#include "clock.h"
 
 #include "trigger.h"
 
@@ -74,7 +75,7 @@ trigger_send_builtin(WORD_LIST *list)
 	}
 	if (bs_port(list->next->next->word->word, &port) == -1)
 		return BS_USAGE;
-	deadline = helper_now() + secs;
+	deadline = clock_now() + secs;
 	err[0] = '\0';
 	s = trigger_send_open(host, port, key, strlen(key), err, sizeof(err));
 	if (s == NULL) {

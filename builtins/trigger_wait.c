@@ -3,6 +3,7 @@
  * trigger-send with the same key arrives on a port.
  */
 #include "bs.h"
+#include "clock.h"
 
 #include "trigger.h"
 
@@ -68,7 +69,7 @@ trigger_wait_builtin(WORD_LIST *list)
 	if (bs_key(key) == -1 || bs_port(list->next->word->word, &port) == -1)
 		return BS_USAGE;
 	if (secs >= 0)
-		deadline = helper_now() + secs;
+		deadline = clock_now() + secs;
 	err[0] = '\0';
 	w = trigger_wait_open(addr, port, key, strlen(key), err, sizeof(err));
 	if (w == NULL) {

@@ -1,5 +1,6 @@
 /* unbind: close bindings and return once they are gone. */
 #include "bs.h"
+#include "clock.h"
 #include "bind.h"
 #include "chan.h"
 
@@ -95,9 +96,9 @@ ub_one(const char *ns, const char *id)
 	add_unwind_protect(ub_unmap, &b);
 	pid = b.ring.h->pid;
 	kill(pid, SIGTERM);
-	start = helper_now();
+	start = clock_now();
 	while (!ub_gone(&b.ring, pid)) {
-		now = helper_now();
+		now = clock_now();
 		if (killed) {
 			if (now - start > UB_KILLED)
 				break; /* the kernel's business now */
@@ -182,7 +183,7 @@ ub_client(const char *ns, uint32_t n, const char *id)
 	}
 	if (rc == CHAN_OK)
 		rc = chan_client_wait(&b.ring, n,
-		    helper_now() + UB_DRAIN + UB_GRACE, bs_check_signals);
+		    clock_now() + UB_DRAIN + UB_GRACE, bs_check_signals);
 	run_unwind_frame("bashsock-unbind");
 	if (rc == CHAN_GONE) {
 		builtin_error("%s: client %u is gone", id, n);

@@ -1,5 +1,6 @@
 /* auth: challenge-response over HMAC-SHA256, and bounded line I/O. */
 #include "auth.h"
+#include "clock.h"
 #include "helper.h"
 
 #include <errno.h>
@@ -32,24 +33,17 @@ static int
 auth_wait(int fd, short events, int64_t deadline)
 {
 	struct pollfd pfd;
-	int64_t now, left;
 	int ms, n;
 
 	pfd.fd = fd;
 	pfd.events = events;
 	for (;;) {
-		now = helper_now();
-		left = deadline > now ? deadline - now : 0;
-		/* Rounded up: never wake just before the deadline and spin. */
-		if (left >= (int64_t)INT_MAX * 1000000)
-			ms = INT_MAX;
-		else
-			ms = (int)((left + 999999) / 1000000);
+		ms = clock_ms_left(deadline, clock_now());
 		if ((n = poll(&pfd, 1, ms)) > 0)
 			return 0;
 		if (n == -1)
 			return -1;
-		if (left == 0) {
+		if (ms == 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}

@@ -16,7 +16,7 @@
  * encrypted nor integrity-protected.
  *
  * Every line is at most AUTH_LINE_MAX bytes, newline included. Deadlines
- * are absolute, on the clock of helper_now() (monotonic ns);
+ * are absolute, on the clock of clock_now() (monotonic ns);
  * AUTH_NO_DEADLINE waits for ever. Functions return -1 with errno:
  * ETIMEDOUT (deadline passed), EPROTO (malformed or unexpected line),
  * EACCES (wrong key), ECONNRESET (end of file mid-exchange), EINTR (a signal

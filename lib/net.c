@@ -1,5 +1,6 @@
 /* net: listen, accept, connect with a deadline. */
 #include "net.h"
+#include "clock.h"
 #include "helper.h"
 
 #include <arpa/inet.h>
@@ -108,7 +109,7 @@ net_connect_ai(const struct addrinfo *ai, int64_t deadline)
 	struct pollfd pfd;
 	socklen_t len = sizeof(int);
 	int64_t left;
-	int fd, soerr = 0, e, ms, one = 1;
+	int fd, soerr = 0, e, one = 1;
 
 	fd = socket(ai->ai_family,
 	    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
@@ -120,13 +121,12 @@ net_connect_ai(const struct addrinfo *ai, int64_t deadline)
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
 		for (;;) {
-			left = deadline - helper_now();
+			left = deadline - clock_now();
 			if (left <= 0) {
 				errno = ETIMEDOUT;
 				goto fail;
 			}
-			ms = (int)((left + 999999) / 1000000);
-			if ((e = poll(&pfd, 1, ms)) == 1)
+			if ((e = poll(&pfd, 1, clock_ms(left))) == 1)
 				break;
 			if (e == -1 && errno != EINTR)
 				goto fail;
@@ -186,7 +186,7 @@ net_connect(
     const char *host, int port, int64_t timeout_ns, char *err, size_t errlen)
 {
 	struct addrinfo *res, *ai;
-	int64_t deadline = helper_now() + timeout_ns;
+	int64_t deadline = clock_now() + timeout_ns;
 	int fd = -1, e = ECONNREFUSED;
 
 	if (net_resolve(host, port, &res, err, errlen) == -1)

@@ -1,5 +1,6 @@
 /* output: the bind-output helper's send loop. */
 #include "output.h"
+#include "clock.h"
 #include "bind.h"
 #include "helper.h"
 #include "net.h"
@@ -43,16 +44,6 @@ struct output {
 };
 
 static volatile int output_stop;
-
-static struct timespec
-output_ts(int64_t ns)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)(ns / 1000000000);
-	ts.tv_nsec = (long)(ns % 1000000000);
-	return ts;
-}
 
 static void
 output_conn(struct output *out, uint32_t conn)
@@ -243,7 +234,7 @@ static int
 output_poll(struct output *out, short events, int64_t ns)
 {
 	struct pollfd pfd[2];
-	struct timespec ts = output_ts(ns < 0 ? 0 : ns);
+	struct timespec ts = clock_ts(ns < 0 ? 0 : ns);
 	nfds_t n = 0;
 
 	pfd[0].fd = out->wk.efd;
@@ -319,14 +310,14 @@ output_reconnect(struct output *out, int64_t deadline)
 
 	if (t > OUTPUT_RETRY_MAX)
 		t = OUTPUT_RETRY_MAX;
-	if (deadline != 0 && (left = deadline - helper_now()) < out->backoff)
+	if (deadline != 0 && (left = deadline - clock_now()) < out->backoff)
 		out->backoff = left > 0 ? left : 0;
-	until = helper_now() + out->backoff;
-	while (!output_stop && (left = until - helper_now()) > 0)
+	until = clock_now() + out->backoff;
+	while (!output_stop && (left = until - clock_now()) > 0)
 		output_poll(out, 0, left); /* the waker may fire meanwhile */
 	if (output_stop && deadline == 0)
 		return -1; /* closing: the drain decides whether to go on */
-	if (deadline != 0 && (left = deadline - helper_now()) < t)
+	if (deadline != 0 && (left = deadline - clock_now()) < t)
 		t = left;
 	if (t <= 0)
 		return -1;
@@ -456,7 +447,7 @@ output_finish(struct output *out, int64_t deadline)
 	int q = 0, rev;
 
 	shutdown(out->fd, SHUT_WR);
-	while (helper_now() < deadline) {
+	while (clock_now() < deadline) {
 		output_acked(out);
 		if (ioctl(out->fd, SIOCOUTQ, &q) == 0 && q == 0)
 			break;
@@ -490,11 +481,11 @@ output_finish(struct output *out, int64_t deadline)
 static void
 output_drain(struct output *out)
 {
-	int64_t deadline = helper_now() + OUTPUT_DRAIN;
+	int64_t deadline = clock_now() + OUTPUT_DRAIN;
 	int rc;
 
 	ring_set_state(out->r, RING_CLOSED);
-	while (helper_now() < deadline) {
+	while (clock_now() < deadline) {
 		if (out->fd == -1) {
 			if (!out->o->reconnect ||
 			    (ring_used(&out->tx) == 0 &&
@@ -546,10 +537,7 @@ output_main(void *arg, int reportfd)
 		return 1;
 	}
 	helper_on_stop(&output_stop);
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGHUP);
-	sigaddset(&stops, SIGTERM);
+	clock_stop_mask(&stops);
 	sigprocmask(SIG_BLOCK, &stops, &out.waitmask);
 	sigdelset(&out.waitmask, SIGINT);
 	sigdelset(&out.waitmask, SIGHUP);

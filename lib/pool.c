@@ -1,5 +1,6 @@
 /* pool: the pool/master protocol lines, and the helper both run in. */
 #include "pool.h"
+#include "clock.h"
 #include "helper.h"
 
 #include <errno.h>
@@ -169,10 +170,7 @@ pool_on_child(int sig)
 static void
 pool_sigset(sigset_t *set)
 {
-	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGTERM);
+	clock_stop_mask(set);
 	sigaddset(set, SIGCHLD);
 }
 
@@ -317,7 +315,7 @@ pool_link_next(struct pool_link *l, char *line, size_t len, int64_t timeout_ns)
 		return -1;
 	pfd.fd = l->fd;
 	pfd.events = POLLIN;
-	n = poll(&pfd, 1, (int)((timeout_ns + 999999) / 1000000));
+	n = poll(&pfd, 1, clock_ms(timeout_ns));
 	if (n <= 0)
 		return 0; /* timeout or EINTR: the caller checks signals */
 	n = read(l->fd, l->buf + l->len, sizeof(l->buf) - l->len);
@@ -344,7 +342,7 @@ pool_link_close(struct pool_link *l)
 void
 pool_link_stop(struct pool_link *l, int64_t wait_ns)
 {
-	int64_t deadline = helper_now() + wait_ns;
+	int64_t deadline = clock_now() + wait_ns;
 	char line[POOL_MSG_MAX];
 	int k;
 
@@ -355,9 +353,9 @@ pool_link_stop(struct pool_link *l, int64_t wait_ns)
 		syscall(SYS_pidfd_send_signal, l->pidfd, SIGTERM, NULL, 0);
 	else
 		kill(l->pid, SIGTERM);
-	while (wait_ns > 0 && helper_now() < deadline) {
+	while (wait_ns > 0 && clock_now() < deadline) {
 		k = pool_link_next(
-		    l, line, sizeof(line), deadline - helper_now());
+		    l, line, sizeof(line), deadline - clock_now());
 		if (k == -1 || k == 'X')
 			break;
 	}

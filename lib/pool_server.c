@@ -1,5 +1,6 @@
 /* pool_server: the pool side, in the pool helper. */
 #include "bind.h"
+#include "clock.h"
 #include "helper.h"
 #include "helper_argv.h"
 #include "input.h"
@@ -58,7 +59,7 @@ struct pool_server {
 static int
 pool_send(struct pool_conn *c, const char *line)
 {
-	return auth_writeline(c->fd, line, helper_now());
+	return auth_writeline(c->fd, line, clock_now());
 }
 
 static void
@@ -102,7 +103,7 @@ pool_accept(struct pool_server *s)
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		c->state = PC_AUTH;
-		c->deadline = helper_now() + POOL_AUTH_WAIT;
+		c->deadline = clock_now() + POOL_AUTH_WAIT;
 		s->nconn++;
 		net_addr_str(fd, 1, c->peer, sizeof(c->peer));
 		if (auth_challenge_new(
@@ -274,7 +275,7 @@ pool_req_finish(struct pool_server *s, struct pool_req *r)
 	pb = &s->bind[s->nbind++];
 	memset(pb, 0, sizeof(*pb));
 	pb->pid = r->pid;
-	pb->attach_by = helper_now() + POOL_ATTACH_WAIT;
+	pb->attach_by = clock_now() + POOL_ATTACH_WAIT;
 	if (bind_open(&pb->b, s->o->ns, r->name) == -1)
 		pb->attached = 1; /* gone already: the reaper will see */
 	pool_say(s->msgfd, 'O', "%s %d %ld", r->name, port, (long)r->pid);
@@ -302,7 +303,7 @@ pool_batch_flush(
 		pool_conn_drop(s, c);
 		return -1;
 	}
-	c->deadline = helper_now() + POOL_IDLE_WAIT;
+	c->deadline = clock_now() + POOL_IDLE_WAIT;
 	return 0;
 }
 
@@ -326,7 +327,7 @@ pool_auth_line(struct pool_server *s, struct pool_conn *c, const char *line)
 		return -1;
 	}
 	c->state = PC_SESSION;
-	c->deadline = helper_now() + POOL_IDLE_WAIT;
+	c->deadline = clock_now() + POOL_IDLE_WAIT;
 	return 0;
 }
 
@@ -507,7 +508,7 @@ pool_timeout(const struct pool_server *s, int64_t now)
 	for (i = 0; i < s->nbind; i++)
 		if (!s->bind[i].attached && t > POOL_SEC / 5)
 			t = POOL_SEC / 5;
-	return t <= 0 ? 0 : (int)((t + 999999) / 1000000);
+	return clock_ms(t);
 }
 
 /* Waits for the next event and handles it. */
@@ -518,7 +519,7 @@ pool_server_step(struct pool_server *s)
 	struct pool_conn *who[2 + POOL_CONN_MAX];
 	struct timespec ts;
 	nfds_t n = 0, i;
-	int ms, k;
+	int k;
 
 	pfd[n].fd = s->msgfd;
 	pfd[n].events = 0; /* POLLERR: the shell is gone */
@@ -535,9 +536,7 @@ pool_server_step(struct pool_server *s)
 		pfd[n].events = POLLIN;
 		who[n++] = &s->conn[k];
 	}
-	ms = pool_timeout(s, helper_now());
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	ts = clock_ts(pool_timeout(s, clock_now()) * 1000000LL);
 	if (pool_stop || pool_child || ppoll(pfd, n, &ts, &s->waitmask) <= 0)
 		return;
 	if (pfd[0].revents != 0) {
@@ -568,8 +567,8 @@ pool_server_close(struct pool_server *s)
 		pool_conn_drop(s, &s->conn[k]);
 	for (i = 0; i < s->nbind; i++)
 		kill(s->bind[i].pid, SIGTERM);
-	deadline = helper_now() + POOL_STOP_WAIT;
-	while (pool_reap(s), s->nbind > 0 && helper_now() < deadline)
+	deadline = clock_now() + POOL_STOP_WAIT;
+	while (pool_reap(s), s->nbind > 0 && clock_now() < deadline)
 		if (!pool_child)
 			ppoll(NULL, 0, &ts, &s->waitmask);
 	for (i = 0; i < s->nbind; i++) {
@@ -612,8 +611,8 @@ pool_server_main(void *arg, int msgfd)
 		pool_reap(&s);
 		if (pool_stop || s.gone)
 			break;
-		pool_expire(&s, helper_now());
-		pool_attach_check(&s, helper_now());
+		pool_expire(&s, clock_now());
+		pool_attach_check(&s, clock_now());
 	}
 	if (pool_stop || s.gone) {
 		pool_server_close(&s);

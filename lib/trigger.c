@@ -1,5 +1,6 @@
 /* trigger: a poll-driven trigger waiter and a step-driven trigger sender. */
 #include "trigger.h"
+#include "clock.h"
 #include "auth.h"
 #include "helper.h"
 #include "net.h"
@@ -45,7 +46,7 @@ enum tconn_state {
 struct tconn {
 	int fd;
 	enum tconn_state state;
-	int64_t deadline; /* helper_now() clock */
+	int64_t deadline; /* clock_now() clock */
 	struct auth_challenge ch;
 	struct tline in;
 	struct tout out;
@@ -124,8 +125,7 @@ tr_poll(struct pollfd *pfd, nfds_t n, int64_t ns, trigger_pending_fn pending)
 	int r, e;
 
 	if (ns >= 0) {
-		ts.tv_sec = (time_t)(ns / 1000000000);
-		ts.tv_nsec = (long)(ns % 1000000000);
+		ts = clock_ts(ns);
 		tsp = &ts;
 	}
 	if (pending == NULL) {
@@ -412,7 +412,7 @@ trigger_wait_step(
 {
 	struct pollfd pfd[1 + TRIGGER_MAX_PENDING];
 	struct tconn *slot[1 + TRIGGER_MAX_PENDING], *c;
-	int64_t now = helper_now(), wait = timeout_ns, left;
+	int64_t now = clock_now(), wait = timeout_ns, left;
 	nfds_t n = 0, i;
 	int k;
 
@@ -437,7 +437,7 @@ trigger_wait_step(
 	}
 	if (tr_poll(pfd, n, wait, pending) == -1)
 		return -1;
-	now = helper_now();
+	now = clock_now();
 	/* Handshakes first: accepting may take the slot of the oldest. */
 	for (i = 0; i < n; i++) {
 		if (slot[i] == NULL || pfd[i].revents == 0)

@@ -28,6 +28,7 @@
  *   make fuzz-build && build/fuzz/fuzz_auth tests/fuzz/corpus/auth
  */
 #include "auth.h"
+#include "clock.h"
 #include "helper.h"
 
 #include <errno.h>
@@ -54,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	} while (0)
 
 #define PURPOSE "trigger"
-#define DEADLINE (helper_now() + 10000000000LL)
+#define DEADLINE (clock_now() + 10000000000LL)
 
 /* A NUL-terminated copy of n bytes. */
 static char *

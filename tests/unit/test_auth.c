@@ -4,6 +4,7 @@
  * Prints each failure on stderr; exits non-zero when any.
  */
 #include "auth.h"
+#include "clock.h"
 #include "check.h"
 #include "helper.h"
 
@@ -65,7 +66,7 @@ peer_init(struct peer *p, int fd, int server, const char *key,
 	p->key = key;
 	p->keylen = strlen(key);
 	p->purpose = purpose;
-	p->deadline = helper_now() + ms * MS;
+	p->deadline = clock_now() + ms * MS;
 }
 
 static void
@@ -110,7 +111,7 @@ unpair(int sv[2])
 static int64_t
 in_ms(int ms)
 {
-	return helper_now() + ms * MS;
+	return clock_now() + ms * MS;
 }
 
 /* Lowercase hex of HMAC-SHA256(key, msg) into out (65 bytes). */
@@ -298,11 +299,11 @@ test_timeouts(void)
 
 	/* Server, silent client. */
 	pair(sv);
-	t0 = helper_now();
+	t0 = clock_now();
 	rc = auth_server(
 	    sv[0], "k", 1, "trigger", t0 + 200 * MS, msg, sizeof(msg));
 	e = errno;
-	dt = (helper_now() - t0) / MS;
+	dt = (clock_now() - t0) / MS;
 	CHECK(rc == -1 && e == ETIMEDOUT);
 	CHECK(strcmp(msg, "reading the proof") == 0);
 	CHECK(dt >= 199 && dt < 450);
@@ -310,11 +311,11 @@ test_timeouts(void)
 
 	/* Client, silent server. */
 	pair(sv);
-	t0 = helper_now();
+	t0 = clock_now();
 	rc = auth_client(
 	    sv[1], "k", 1, "trigger", t0 + 200 * MS, msg, sizeof(msg));
 	e = errno;
-	dt = (helper_now() - t0) / MS;
+	dt = (clock_now() - t0) / MS;
 	CHECK(rc == -1 && e == ETIMEDOUT);
 	CHECK(strcmp(msg, "reading the challenge") == 0);
 	CHECK(dt >= 199 && dt < 450);
@@ -323,10 +324,10 @@ test_timeouts(void)
 	/* Server, client that stops mid-line. */
 	pair(sv);
 	CHECK(write(sv[1], "BASHSOCK/1 PRO", 14) == 14);
-	t0 = helper_now();
+	t0 = clock_now();
 	rc = auth_server(sv[0], "k", 1, "trigger", t0 + 200 * MS, NULL, 0);
 	e = errno;
-	dt = (helper_now() - t0) / MS;
+	dt = (clock_now() - t0) / MS;
 	CHECK(rc == -1 && e == ETIMEDOUT);
 	CHECK(dt >= 199 && dt < 450);
 	unpair(sv);
@@ -334,8 +335,8 @@ test_timeouts(void)
 	/* A deadline already past still returns a line that is there. */
 	pair(sv);
 	CHECK(write(sv[1], "ready\n", 6) == 6);
-	CHECK(auth_readline(sv[0], buf, sizeof(buf), helper_now() - MS) == 5);
-	CHECK(auth_readline(sv[0], buf, sizeof(buf), helper_now() - MS) == -1 &&
+	CHECK(auth_readline(sv[0], buf, sizeof(buf), clock_now() - MS) == 5);
+	CHECK(auth_readline(sv[0], buf, sizeof(buf), clock_now() - MS) == -1 &&
 	      errno == ETIMEDOUT);
 	unpair(sv);
 }
@@ -650,10 +651,10 @@ test_eintr(void)
 	sigaction(SIGUSR1, &sa, NULL);
 	pair(sv);
 	pthread_create(&t, NULL, poke, &self);
-	t0 = helper_now();
+	t0 = clock_now();
 	rc = (int)auth_readline(sv[0], buf, sizeof(buf), t0 + 5000 * MS);
 	e = errno;
-	dt = (helper_now() - t0) / MS;
+	dt = (clock_now() - t0) / MS;
 	pthread_join(t, NULL);
 	CHECK(rc == -1 && e == EINTR && got_sig == SIGUSR1);
 	CHECK(dt < 1000);
@@ -682,10 +683,10 @@ test_eof_and_full(void)
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	memset(line, 'x', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\0';
-	t0 = helper_now();
+	t0 = clock_now();
 	for (i = 0; i < 100000 && rc == 0; i++)
-		rc = auth_writeline(sv[0], line, helper_now() + 100 * MS);
-	dt = (helper_now() - t0) / MS;
+		rc = auth_writeline(sv[0], line, clock_now() + 100 * MS);
+	dt = (clock_now() - t0) / MS;
 	CHECK(rc == -1 && errno == ETIMEDOUT);
 	CHECK(dt < 1000);
 	close(sv[1]);
