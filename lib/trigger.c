@@ -538,24 +538,16 @@ ts_connect_next(struct trigger_sender *s)
 	int fd;
 
 	for (; (ai = s->ai) != NULL; s->ai = ai->ai_next) {
-		fd = socket(ai->ai_family,
-		    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    ai->ai_protocol);
-		if (fd == -1) {
+		if ((fd = net_connect_start(ai)) == -1) {
 			s->lasterr = errno;
 			continue;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS) {
-			tr_nodelay(fd);
-			s->fd = fd;
-			s->state = TS_CONNECT;
-			/* While the waiter wakes and sends its challenge. */
-			auth_warm();
-			return 0;
-		}
-		s->lasterr = errno;
-		close(fd);
+		tr_nodelay(fd);
+		s->fd = fd;
+		s->state = TS_CONNECT;
+		/* While the waiter wakes and sends its challenge. */
+		auth_warm();
+		return 0;
 	}
 	errno = s->lasterr;
 	return -1;
@@ -566,10 +558,9 @@ ts_connect_next(struct trigger_sender *s)
 static int
 ts_connected(struct trigger_sender *s)
 {
-	socklen_t len = sizeof(int);
 	int soerr = 0;
 
-	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+	if (net_connect_result(s->fd) == -1)
 		soerr = errno;
 	if (soerr == 0) {
 		s->state = TS_CHALLENGE;
