@@ -235,8 +235,7 @@ master_prove(struct master *m, int sock, unsigned seq, const char *name)
 	if (auth_attach_mac(m->o->key, m->o->keylen, m->chal, seq, name, mac) ==
 		0 &&
 	    pool_proof_line(line, sizeof(line), mac) == 0)
-		rc =
-		    auth_writeline(sock, line, clock_now() + POOL_CONNECT_WAIT);
+		rc = line_write(sock, line, clock_now() + POOL_CONNECT_WAIT);
 	explicit_bzero(mac, sizeof(mac));
 	explicit_bzero(line, sizeof(line));
 	return rc;
@@ -253,7 +252,7 @@ master_answer(struct master *m, const char *name, unsigned seq)
 	struct pool_msg msg;
 	int sock;
 
-	if (auth_readline(m->cfd, line, sizeof(line),
+	if (line_read(m->cfd, line, sizeof(line),
 		clock_now() + POOL_LINE_WAIT) == -1) {
 		if (!pool_stop)
 			pool_say(m->msgfd, 'E', "%s port %d: %s: %s", o->host,
@@ -351,7 +350,7 @@ master_session(struct master *m, const char **q, size_t n)
 		for (; sent < n && sent - done < MASTER_WINDOW; sent++) {
 			pool_encode(
 			    line, sizeof(line), POOL_DAEMON, q[sent], 0);
-			if (auth_writeline(m->cfd, line,
+			if (line_write(m->cfd, line,
 				clock_now() + POOL_LINE_WAIT) == -1) {
 				if (!pool_stop)
 					pool_say(m->msgfd, 'E',
@@ -376,8 +375,8 @@ master_end(struct master *m)
 	struct pool_msg msg;
 
 	pool_encode(line, sizeof(line), POOL_END, NULL, 0);
-	if (auth_writeline(m->cfd, line, clock_now() + POOL_LINE_WAIT) == -1 ||
-	    auth_readline(m->cfd, line, sizeof(line),
+	if (line_write(m->cfd, line, clock_now() + POOL_LINE_WAIT) == -1 ||
+	    line_read(m->cfd, line, sizeof(line),
 		clock_now() + POOL_LINE_WAIT) == -1 ||
 	    pool_decode(line, &msg) == -1 || msg.verb != POOL_BYE)
 		if (!pool_stop)

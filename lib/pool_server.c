@@ -59,7 +59,7 @@ struct pool_server {
 static int
 pool_send(struct pool_conn *c, const char *line)
 {
-	return auth_writeline(c->fd, line, clock_now());
+	return line_write(c->fd, line, clock_now());
 }
 
 static void

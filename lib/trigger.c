@@ -21,22 +21,6 @@
 #define TRIGGER_BACKLOG 128
 #define TRIGGER_PAUSE_NS 100000000LL /* listener rest after EMFILE */
 
-/*
- * A bounded line reader on a non-blocking socket. Invariant: buf[0..len)
- * holds what was read of the current line, no newline among it, and
- * len < sizeof(buf) until a whole line (newline replaced by NUL) is in.
- */
-struct tline {
-	char buf[AUTH_LINE_MAX];
-	size_t len;
-};
-
-/* Bytes queued for a non-blocking socket: out[off..len) is still to go. */
-struct tout {
-	char buf[AUTH_LINE_MAX];
-	size_t len, off;
-};
-
 enum tconn_state {
 	TC_FREE,  /* slot unused, fd -1 */
 	TC_PROOF, /* challenge sent (or going): reading the proof */
@@ -48,8 +32,8 @@ struct tconn {
 	enum tconn_state state;
 	int64_t deadline; /* clock_now() clock */
 	struct auth_challenge ch;
-	struct tline in;
-	struct tout out;
+	struct line_in in;
+	struct line_out out;
 };
 
 struct trigger_waiter {
@@ -80,8 +64,8 @@ struct trigger_sender {
 	char *key;
 	size_t keylen;
 	struct auth_proof proof;
-	struct tline in;
-	struct tout out;
+	struct line_in in;
+	struct line_out out;
 };
 
 /* Puts "what: why" (or why alone) into err when there is one. */
@@ -148,82 +132,6 @@ tr_poll(struct pollfd *pfd, nfds_t n, int64_t ns, trigger_pending_fn pending)
 	for (i = 0; i < n; i++)
 		pfd[i].revents = 0;
 	return (r == -1 && errno != EINTR) ? -1 : 0;
-}
-
-/*
- * Reads what fd has into l. 1 when l holds a whole line (its newline
- * replaced by NUL); 0 when more must come; -1 with errno: ECONNRESET (end
- * of file), EPROTO (longer than AUTH_LINE_MAX, a NUL byte, or bytes after
- * the newline: a peer that does not wait for its turn), or a read error.
- */
-static int
-tline_read(int fd, struct tline *l)
-{
-	ssize_t r;
-	char *nl;
-
-	for (;;) {
-		if (l->len == sizeof(l->buf)) {
-			errno = EPROTO;
-			return -1;
-		}
-		r = recv(
-		    fd, l->buf + l->len, sizeof(l->buf) - l->len, MSG_DONTWAIT);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue; /* MSG_DONTWAIT: nothing waited */
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return -1;
-		}
-		if (r == 0) {
-			errno = ECONNRESET;
-			return -1;
-		}
-		l->len += (size_t)r;
-		if ((nl = memchr(l->buf, '\n', l->len)) == NULL)
-			continue;
-		if (nl != l->buf + l->len - 1 ||
-		    memchr(l->buf, '\0', (size_t)(nl - l->buf)) != NULL) {
-			errno = EPROTO;
-			return -1;
-		}
-		*nl = '\0';
-		return 1;
-	}
-}
-
-/* Queues line and a newline in o. */
-static void
-tout_set(struct tout *o, const char *line)
-{
-	int n = snprintf(o->buf, sizeof(o->buf), "%s\n", line);
-
-	o->len = n > 0 && (size_t)n < sizeof(o->buf) ? (size_t)n : 0;
-	o->off = 0;
-}
-
-/* Sends what is left of o on fd, without blocking or SIGPIPE. 1 when all
- * is sent, 0 when the socket is full, -1 with errno. */
-static int
-tout_flush(int fd, struct tout *o)
-{
-	ssize_t w;
-
-	while (o->off < o->len) {
-		w = send(fd, o->buf + o->off, o->len - o->off,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (w >= 0) {
-			o->off += (size_t)w;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
-		return -1;
-	}
-	return 1;
 }
 
 static void
@@ -319,13 +227,13 @@ tw_start(struct trigger_waiter *w, int fd, int64_t now)
 		return;
 	}
 	c->ch = w->next;
-	tout_set(&c->out, w->next_line);
+	(void)line_out_set(&c->out, w->next_line);
 	w->have_next = 0;
 	tr_nodelay(fd);
 	c->state = TC_PROOF;
 	c->deadline = now + TRIGGER_HANDSHAKE_NS;
 	c->in.len = 0;
-	if (tout_flush(fd, &c->out) == -1)
+	if (line_out_flush(fd, &c->out) == -1)
 		tw_drop(c);
 	/* While the sender computes its proof: the next challenge drawn,
 	 * and the check's code warmed so that it runs hot. */
@@ -367,15 +275,15 @@ tw_proof(struct trigger_waiter *w, struct tconn *c)
 		sizeof(reply)) == -1) {
 		/* DENIED for a wrong key, best effort; silence for junk. */
 		if (reply[0] != '\0') {
-			tout_set(&c->out, reply);
-			(void)tout_flush(c->fd, &c->out);
+			(void)line_out_set(&c->out, reply);
+			(void)line_out_flush(c->fd, &c->out);
 		}
 		tw_drop(c);
 		return 0;
 	}
 	c->state = TC_OK;
-	tout_set(&c->out, reply);
-	if ((r = tout_flush(c->fd, &c->out)) == -1)
+	(void)line_out_set(&c->out, reply);
+	if ((r = line_out_flush(c->fd, &c->out)) == -1)
 		tw_drop(c);
 	return r == 1;
 }
@@ -387,7 +295,7 @@ tw_event(struct trigger_waiter *w, struct tconn *c)
 	int r;
 
 	if (c->out.off < c->out.len) {
-		if ((r = tout_flush(c->fd, &c->out)) == -1) {
+		if ((r = line_out_flush(c->fd, &c->out)) == -1) {
 			tw_drop(c);
 			return 0;
 		}
@@ -399,7 +307,7 @@ tw_event(struct trigger_waiter *w, struct tconn *c)
 	}
 	if (c->state != TC_PROOF)
 		return 0;
-	if ((r = tline_read(c->fd, &c->in)) == -1) {
+	if ((r = line_in_fill(c->fd, &c->in)) == -1) {
 		tw_drop(c);
 		return 0;
 	}
@@ -595,9 +503,9 @@ ts_line(struct trigger_sender *s, char *err, size_t errlen)
 		return -1;
 	s->state = TS_ANSWER;
 	s->in.len = 0;
-	tout_set(&s->out, line);
+	(void)line_out_set(&s->out, line);
 	explicit_bzero(line, sizeof(line));
-	if (tout_flush(s->fd, &s->out) == -1) {
+	if (line_out_flush(s->fd, &s->out) == -1) {
 		tr_seterr(err, errlen, "sending the proof", strerror(errno));
 		return -1;
 	}
@@ -612,7 +520,7 @@ ts_io(struct trigger_sender *s, char *err, size_t errlen)
 	int r, e;
 
 	if (s->out.off < s->out.len) {
-		if (tout_flush(s->fd, &s->out) == -1) {
+		if (line_out_flush(s->fd, &s->out) == -1) {
 			what = "sending the proof";
 			goto fail;
 		}
@@ -620,7 +528,7 @@ ts_io(struct trigger_sender *s, char *err, size_t errlen)
 	}
 	what = s->state == TS_CHALLENGE ? "reading the challenge"
 					: "reading the answer";
-	if ((r = tline_read(s->fd, &s->in)) == -1)
+	if ((r = line_in_fill(s->fd, &s->in)) == -1)
 		goto fail;
 	return r == 1 ? ts_line(s, err, errlen) : 0;
 fail:

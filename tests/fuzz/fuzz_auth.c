@@ -14,7 +14,7 @@
  *      socketpair: it fails cleanly (EPROTO, EACCES or ECONNRESET, with
  *      err set), never succeeds, never reads past what it was given
  *   3  a client's whole side, fed to auth_server the same way
- *   4  a byte stream and a buffer size for auth_readline over a pipe:
+ *   4  a byte stream and a buffer size for line_read over a pipe:
  *      what it returns is exactly the bytes before the first newline, and
  *      it leaves everything after that newline unread
  *   5  a server's first line for auth_proof_new, then its answer line for
@@ -229,7 +229,7 @@ mode_readline(const uint8_t *p, size_t n)
 	close(fd[1]);
 	if ((buf = malloc(len)) == NULL)
 		abort();
-	got = auth_readline(fd[0], buf, len, DEADLINE);
+	got = line_read(fd[0], buf, len, DEADLINE);
 	nl = memchr(p, '\n', n);
 	before = nl != NULL ? (size_t)(nl - p) : n;
 	if (nl != NULL && before <= len - 1) {

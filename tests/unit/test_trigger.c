@@ -105,7 +105,7 @@ idle(struct trigger_waiter *w, int ms)
 static int
 rawline(int fd, char *buf, size_t len)
 {
-	return (int)auth_readline(fd, buf, len, clock_now() + 2000 * MS);
+	return (int)line_read(fd, buf, len, clock_now() + 2000 * MS);
 }
 
 static void
