@@ -86,6 +86,26 @@ line_out_flush(int fd, struct line_out *o)
 	return 1;
 }
 
+char *
+line_take(char *buf, size_t len, size_t *off, size_t *n)
+{
+	char *line = buf + *off, *nl;
+
+	if ((nl = memchr(line, '\n', len - *off)) == NULL)
+		return NULL;
+	*nl = '\0';
+	*n = (size_t)(nl - line);
+	*off += *n + 1;
+	return line;
+}
+
+void
+line_drop(char *buf, size_t *len, size_t off)
+{
+	*len -= off;
+	memmove(buf, buf + off, *len);
+}
+
 int
 line_wait(int fd, short events, int64_t deadline)
 {

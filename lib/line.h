@@ -46,6 +46,16 @@ int line_out_set(struct line_out *o, const char *line);
  * when all is sent, 0 when the socket is full, -1 with errno. */
 int line_out_flush(int fd, struct line_out *o);
 
+/* For buffers that hold several lines at once (the pool's connections,
+ * a helper's message pipe): the next whole line in buf[*off..len), its
+ * newline replaced by NUL and its length in *n (it may hold NUL bytes);
+ * *off moves past it. NULL when no newline follows *off. */
+char *line_take(char *buf, size_t len, size_t *off, size_t *n);
+
+/* Drops buf[0..off) of buf[0..*len) (the lines taken): what is left moves
+ * to the front. */
+void line_drop(char *buf, size_t *len, size_t off);
+
 /* Waits until fd is ready for events or the deadline passes. 0 when ready
  * (or in error: the next call says which), -1 with ETIMEDOUT or EINTR. */
 int line_wait(int fd, short events, int64_t deadline);

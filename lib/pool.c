@@ -2,6 +2,7 @@
 #include "pool.h"
 #include "clock.h"
 #include "helper.h"
+#include "line.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -276,25 +277,26 @@ pool_spawn(pool_fn fn, void *arg, const char *name, int keep_stderr,
 static int
 pool_link_take(struct pool_link *l, char *line, size_t len)
 {
-	char *nl;
-	size_t n, k;
+	char *msg;
+	size_t n, k, off = 0;
 	int kind;
 
-	while ((nl = memchr(l->buf, '\n', l->len)) != NULL) {
-		n = (size_t)(nl - l->buf);
-		kind = n >= 2 && l->buf[1] == ' ' ? l->buf[0] : 0;
+	while ((msg = line_take(l->buf, l->len, &off, &n)) != NULL) {
+		kind = n >= 2 && msg[1] == ' ' ? msg[0] : 0;
 		k = n >= 2 ? n - 2 : 0;
 		if (k > len - 1)
 			k = len - 1;
-		memcpy(line, l->buf + 2, k);
+		if (k > 0)
+			memcpy(line, msg + 2, k);
 		line[k] = '\0';
-		l->len -= n + 1;
-		memmove(l->buf, nl + 1, l->len);
 		if (kind == 'X')
 			l->status = atoi(line);
-		if (kind == 'O' || kind == 'E' || kind == 'X')
+		if (kind == 'O' || kind == 'E' || kind == 'X') {
+			line_drop(l->buf, &l->len, off);
 			return kind;
+		}
 	}
+	line_drop(l->buf, &l->len, off);
 	if (l->len == sizeof(l->buf))
 		l->len = 0; /* no newline in a full buffer: not ours */
 	return 0;

@@ -4,6 +4,7 @@
 #include "helper.h"
 #include "helper_argv.h"
 #include "input.h"
+#include "line.h"
 #include "net.h"
 #include "parse.h"
 #include "pool.h"
@@ -356,13 +357,9 @@ pool_conn_lines(struct pool_server *s, struct pool_conn *c)
 	struct pool_req req[POOL_BATCH];
 	struct pool_msg m;
 	size_t n = 0, off = 0, k;
-	char *line, *nl;
+	char *line;
 
-	while ((nl = memchr(c->buf + off, '\n', c->len - off)) != NULL) {
-		line = c->buf + off;
-		*nl = '\0';
-		k = (size_t)(nl - line);
-		off += k + 1;
+	while ((line = line_take(c->buf, c->len, &off, &k)) != NULL) {
 		/* Not a line of ours: too long, or a NUL byte in it. */
 		if (k >= AUTH_LINE_MAX || strlen(line) != k)
 			goto drop;
@@ -417,8 +414,7 @@ pool_conn_read(struct pool_server *s, struct pool_conn *c)
 	c->len += (size_t)n;
 	if ((off = pool_conn_lines(s, c)) == -1)
 		return;
-	c->len -= (size_t)off;
-	memmove(c->buf, c->buf + off, c->len);
+	line_drop(c->buf, &c->len, (size_t)off);
 	if (c->len >= AUTH_LINE_MAX)
 		pool_conn_drop(s, c); /* longer than a line may be */
 }

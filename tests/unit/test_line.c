@@ -126,12 +126,36 @@ test_out(void)
 	close(sv[0]);
 }
 
+/* Several lines in one buffer: taken one by one, a NUL kept in its line,
+ * the unfinished rest moved to the front. */
+static void
+test_take(void)
+{
+	char buf[] = "O one\nE t\0o\n\nX 3\npart";
+	size_t len = sizeof(buf) - 1, off = 0, n;
+	char *p;
+
+	CHECK((p = line_take(buf, len, &off, &n)) == buf && n == 5 &&
+	      strcmp(p, "O one") == 0);
+	CHECK((p = line_take(buf, len, &off, &n)) != NULL && n == 5 &&
+	      memcmp(p, "E t\0o", 5) == 0);
+	CHECK((p = line_take(buf, len, &off, &n)) != NULL && n == 0);
+	CHECK((p = line_take(buf, len, &off, &n)) != NULL && n == 3 &&
+	      strcmp(p, "X 3") == 0);
+	CHECK(line_take(buf, len, &off, &n) == NULL && off == len - 4);
+	line_drop(buf, &len, off);
+	CHECK(len == 4 && memcmp(buf, "part", 4) == 0);
+	off = 0;
+	CHECK(line_take(buf, len, &off, &n) == NULL && off == 0);
+}
+
 int
 main(void)
 {
 	test_in_pieces();
 	test_in_refused();
 	test_out();
+	test_take();
 	if (failures) {
 		fprintf(stderr, "test_line: %d failed\n", failures);
 		return 1;
