@@ -19,13 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_SLICE 100000000LL	     /* a down binding looks this often */
-#define OUT_STEP 10000000LL	     /* wait step while draining at close */
-#define OUT_BACKOFF_MIN 100000000LL  /* first reconnect delay */
-#define OUT_BACKOFF_MAX 5000000000LL /* longest reconnect delay */
-#define OUT_FINISH 1000000000LL	     /* for the peer to ack, past the drain */
-#define OUT_ACKNAP_MIN 1000000LL     /* first wait for acks, writers blocked */
-#define OUT_ACKNAP_MAX 20000000LL    /* longest one */
+#define OUTPUT_SLICE 100000000LL	/* a down binding looks this often */
+#define OUTPUT_STEP 10000000LL		/* wait step while draining at close */
+#define OUTPUT_BACKOFF_MIN 100000000LL	/* first reconnect delay */
+#define OUTPUT_BACKOFF_MAX 5000000000LL /* longest reconnect delay */
+#define OUTPUT_FINISH 1000000000LL   /* for the peer to ack, past the drain */
+#define OUTPUT_ACKNAP_MIN 1000000LL  /* first wait for acks, writers blocked */
+#define OUTPUT_ACKNAP_MAX 20000000LL /* longest one */
 
 struct output {
 	struct binding b;
@@ -189,7 +189,7 @@ output_acked(struct output *out)
 		return;
 	out->inflight -= n;
 	ring_consume(&out->tx, n);
-	out->acknap = OUT_ACKNAP_MIN;
+	out->acknap = OUTPUT_ACKNAP_MIN;
 }
 
 /*
@@ -286,7 +286,7 @@ output_lost(struct output *out)
 	output_disconnect(out);
 	output_conn(out, RING_DOWN);
 	if (out->o->reconnect) {
-		out->backoff = OUT_BACKOFF_MIN;
+		out->backoff = OUTPUT_BACKOFF_MIN;
 		return;
 	}
 	/* Writers now fail with "connection closed", readers get the end
@@ -324,10 +324,10 @@ output_reconnect(struct output *out, int64_t deadline)
 	out->fd = net_connect(out->o->host, out->o->port, t, err, sizeof(err));
 	if (out->fd == -1) {
 		out->backoff *= 2;
-		if (out->backoff < OUT_BACKOFF_MIN)
-			out->backoff = OUT_BACKOFF_MIN;
-		if (out->backoff > OUT_BACKOFF_MAX)
-			out->backoff = OUT_BACKOFF_MAX;
+		if (out->backoff < OUTPUT_BACKOFF_MIN)
+			out->backoff = OUTPUT_BACKOFF_MIN;
+		if (out->backoff > OUTPUT_BACKOFF_MAX)
+			out->backoff = OUTPUT_BACKOFF_MAX;
 		return -1;
 	}
 	out->inflight = 0;
@@ -337,7 +337,7 @@ output_reconnect(struct output *out, int64_t deadline)
 	output_up(out);
 	output_where(out);
 	output_conn(out, RING_CONNECTED);
-	out->backoff = OUT_BACKOFF_MIN;
+	out->backoff = OUTPUT_BACKOFF_MIN;
 	return 0;
 }
 
@@ -346,7 +346,7 @@ static void
 output_idle(struct output *out)
 {
 	output_drop(out);
-	output_poll(out, 0, OUT_SLICE);
+	output_poll(out, 0, OUTPUT_SLICE);
 }
 
 /* write -d asked to end our sending side: once everything queued is in
@@ -388,8 +388,8 @@ output_round(struct output *out)
 	rev = output_poll(out, ev, out->inflight > 0 ? out->acknap : -1);
 	if (out->inflight > 0) {
 		out->acknap *= 2;
-		if (out->acknap > OUT_ACKNAP_MAX)
-			out->acknap = OUT_ACKNAP_MAX;
+		if (out->acknap > OUTPUT_ACKNAP_MAX)
+			out->acknap = OUTPUT_ACKNAP_MAX;
 	}
 	if ((rev & POLLIN) && output_recv(out) == -1)
 		return -1;
@@ -451,8 +451,8 @@ output_finish(struct output *out, int64_t deadline)
 		output_acked(out);
 		if (ioctl(out->fd, SIOCOUTQ, &q) == 0 && q == 0)
 			break;
-		rev =
-		    output_poll(out, out->peer_eof ? 0 : POLLIN, OUT_STEP / 2);
+		rev = output_poll(
+		    out, out->peer_eof ? 0 : POLLIN, OUTPUT_STEP / 2);
 		if (rev & POLLERR)
 			break;
 		if ((rev & POLLIN) && output_recv(out) == -1)
@@ -475,7 +475,7 @@ output_finish(struct output *out, int64_t deadline)
  * Closing: new writes are refused (the binding reads as closed), then what
  * is queued, and what a writer in the middle of a message still adds, is
  * sent until done or OUTPUT_DRAIN has passed; the peer then has
- * OUT_FINISH more to acknowledge it. What it never got is counted in the
+ * OUTPUT_FINISH more to acknowledge it. What it never got is counted in the
  * header's undelivered, which `unbind' reports.
  */
 static void
@@ -497,16 +497,16 @@ output_drain(struct output *out)
 		if ((rc = output_send(out)) == -1) {
 			output_disconnect(out);
 		} else if (rc == 1) {
-			if (output_poll(out, POLLOUT, OUT_STEP) & POLLERR)
+			if (output_poll(out, POLLOUT, OUTPUT_STEP) & POLLERR)
 				output_disconnect(out);
 		} else if (output_writer_busy(&out->tx)) {
-			output_poll(out, 0, OUT_STEP);
+			output_poll(out, 0, OUTPUT_STEP);
 		} else {
 			break;
 		}
 	}
 	if (out->fd != -1)
-		output_finish(out, deadline + OUT_FINISH);
+		output_finish(out, deadline + OUTPUT_FINISH);
 	else
 		output_drop(out);
 }
@@ -564,8 +564,8 @@ output_main(void *arg, int reportfd)
 	output_up(&out);
 	output_where(&out);
 	output_conn(&out, RING_CONNECTED);
-	out.backoff = OUT_BACKOFF_MIN;
-	out.acknap = OUT_ACKNAP_MIN;
+	out.backoff = OUTPUT_BACKOFF_MIN;
+	out.acknap = OUTPUT_ACKNAP_MIN;
 	snprintf(err, sizeof(err), "%s %d", out.r->h->addr, o->port);
 	helper_ready(reportfd, err);
 
