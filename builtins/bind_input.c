@@ -57,7 +57,7 @@ bind_input_builtin(WORD_LIST *list)
 	}
 	if ((o.ns = bs_ns_checked()) == NULL)
 		return BS_USAGE;
-	input_argv(&o, &a);
+	helper_argv_input(&o, &a);
 	return bs_bind(input_main, &o, a.argv, "bashsock-in", o.id, var);
 }
 

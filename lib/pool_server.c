@@ -224,7 +224,7 @@ pool_req_start(struct pool_server *s, struct pool_conn *c, struct pool_req *r,
 	io.cap = POOL_RING_SIZE;
 	io.one = 1;
 	io.proof = mac;
-	input_argv(&io, &a);
+	helper_argv_input(&io, &a);
 	r->pid =
 	    helper_spawn(input_main, &io, "bashsock-in", a.argv, env, &r->rfd);
 	explicit_bzero(var, sizeof(var));
