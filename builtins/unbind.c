@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "bind.h"
 #include "chan.h"
+#include "output.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,10 +13,10 @@
  * then gives up; one that has not gone 5 s after that is hung. A stopped
  * helper cannot drain at all: it gets 5 s. Then SIGKILL, and the kernel's
  * own cleanup is waited for (bounded too). */
-#define UB_DRAIN 10000000000LL
+#define UB_DRAIN OUTPUT_DRAIN
 #define UB_GRACE 5000000000LL
 #define UB_KILLED 5000000000LL
-#define UB_STEP 5000000L /* ns between looks */
+#define UB_STEP 5000000L /* ns between looks: 5 ms */
 
 struct ub_ids {
 	char (*id)[PARSE_ID_MAX + 1];
