@@ -49,3 +49,15 @@ clock_stop_mask(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGTERM);
 }
+
+void
+clock_stop_block(sigset_t *waitmask)
+{
+	sigset_t stops;
+
+	clock_stop_mask(&stops);
+	sigprocmask(SIG_BLOCK, &stops, waitmask);
+	sigdelset(waitmask, SIGINT);
+	sigdelset(waitmask, SIGHUP);
+	sigdelset(waitmask, SIGTERM);
+}

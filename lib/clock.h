@@ -25,4 +25,9 @@ struct timespec clock_ts(int64_t ns);
 /* *set = {INT, HUP, TERM}: the signals that stop a helper. */
 void clock_stop_mask(sigset_t *set);
 
+/* Blocks the stop signals (they may be blocked already) and puts into
+ * *waitmask the mask to wait with (ppoll, epoll_pwait): the one before,
+ * with the stop signals open. */
+void clock_stop_block(sigset_t *waitmask);
+
 #endif

@@ -832,7 +832,6 @@ input_main(void *arg, int reportfd)
 	struct input in;
 	struct client *c;
 	char err[NET_ERR], where[NET_ERR];
-	sigset_t stops;
 	int e;
 
 	memset(&in, 0, sizeof(in));
@@ -840,11 +839,7 @@ input_main(void *arg, int reportfd)
 	in.ep = -1;
 	input_prove_init(o->proof);
 	helper_on_stop(&input_stop);
-	clock_stop_mask(&stops);
-	sigprocmask(SIG_BLOCK, &stops, &in.waitmask);
-	sigdelset(&in.waitmask, SIGINT);
-	sigdelset(&in.waitmask, SIGHUP);
-	sigdelset(&in.waitmask, SIGTERM);
+	clock_stop_block(&in.waitmask);
 
 	in.lfd = net_listen(o->addr, o->port, 128, err, sizeof(err));
 	if (in.lfd == -1) {

@@ -517,7 +517,6 @@ output_main(void *arg, int reportfd)
 	const struct output_opts *o = arg;
 	struct output out;
 	char err[NET_ERR], dir[RT_PATH_MAX];
-	sigset_t stops;
 	int e;
 
 	memset(&out, 0, sizeof(out));
@@ -537,11 +536,7 @@ output_main(void *arg, int reportfd)
 		return 1;
 	}
 	helper_on_stop(&output_stop);
-	clock_stop_mask(&stops);
-	sigprocmask(SIG_BLOCK, &stops, &out.waitmask);
-	sigdelset(&out.waitmask, SIGINT);
-	sigdelset(&out.waitmask, SIGHUP);
-	sigdelset(&out.waitmask, SIGTERM);
+	clock_stop_block(&out.waitmask);
 
 	if (bind_create(&out.b, o->ns, o->id, o->cap, RING_OUT,
 		o->reconnect ? RING_F_RECONNECT : 0) == -1) {

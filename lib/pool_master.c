@@ -474,10 +474,7 @@ pool_master_main(void *arg, int msgfd)
 	m.o = o;
 	m.msgfd = msgfd;
 	m.cfd = -1;
-	sigprocmask(SIG_BLOCK, NULL, &m.waitmask);
-	sigdelset(&m.waitmask, SIGINT);
-	sigdelset(&m.waitmask, SIGHUP);
-	sigdelset(&m.waitmask, SIGTERM);
+	clock_stop_block(&m.waitmask); /* blocked already (pool_sigset) */
 	sigdelset(&m.waitmask, SIGCHLD);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	if ((m.d = calloc(o->dir->n + 1, sizeof(*m.d))) == NULL) {

@@ -589,10 +589,7 @@ pool_server_main(void *arg, int msgfd)
 	s.msgfd = msgfd;
 	for (k = 0; k < POOL_CONN_MAX; k++)
 		s.conn[k].fd = -1;
-	sigprocmask(SIG_BLOCK, NULL, &s.waitmask);
-	sigdelset(&s.waitmask, SIGINT);
-	sigdelset(&s.waitmask, SIGHUP);
-	sigdelset(&s.waitmask, SIGTERM);
+	clock_stop_block(&s.waitmask); /* blocked already (pool_sigset) */
 	sigdelset(&s.waitmask, SIGCHLD);
 
 	s.lfd = net_listen(o->addr, o->port, 64, err, sizeof(err));

@@ -64,6 +64,31 @@ test_stop_mask(void)
 	CHECK(sigismember(&s, SIGQUIT) == 0);
 }
 
+/* The mask to wait with has the stop signals open and the rest as
+ * before; they are blocked meanwhile. */
+static void
+test_stop_block(void)
+{
+	sigset_t before, wait, now;
+
+	sigemptyset(&before);
+	sigaddset(&before, SIGUSR1);
+	sigaddset(&before, SIGHUP);
+	sigprocmask(SIG_SETMASK, &before, NULL);
+	clock_stop_block(&wait);
+	sigprocmask(SIG_BLOCK, NULL, &now);
+	CHECK(
+	    sigismember(&now, SIGINT) == 1 && sigismember(&now, SIGHUP) == 1 &&
+	    sigismember(&now, SIGTERM) == 1 && sigismember(&now, SIGUSR1) == 1);
+	CHECK(sigismember(&wait, SIGINT) == 0 &&
+	      sigismember(&wait, SIGHUP) == 0 &&
+	      sigismember(&wait, SIGTERM) == 0);
+	CHECK(sigismember(&wait, SIGUSR1) == 1 &&
+	      sigismember(&wait, SIGCHLD) == 0);
+	sigemptyset(&before);
+	sigprocmask(SIG_SETMASK, &before, NULL);
+}
+
 int
 main(void)
 {
@@ -71,6 +96,7 @@ main(void)
 	test_ts();
 	test_now();
 	test_stop_mask();
+	test_stop_block();
 	if (failures) {
 		fprintf(stderr, "test_clock: %d failed\n", failures);
 		return 1;
