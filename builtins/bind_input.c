@@ -84,18 +84,21 @@ bind_input_builtin(WORD_LIST *list)
 	}
 	if ((o.ns = bs_ns_checked()) == NULL)
 		return BS_USAGE;
-	input_argv(&o, &a);
+	helper_argv_input(&o, &a);
 	return bs_bind(input_main, &o, a.argv, "bashsock-in", o.id, var);
 }
 
 static char *bind_input_doc[] = {
-    "Listen on a TCP port and collect what clients send.", "",
+    "Listen on a TCP port and collect what clients send.",
+    "",
     "Starts a helper process that listens on PORT (1024-49151) and appends",
     "everything its clients send to the buffer named ID, which `read ID'",
     "returns. Lines of different clients never interleave. When the",
     "buffer is full the helper stops reading, so nothing is dropped.",
     "Prints the helper's PID; kill -INT, -HUP or -TERM (or unbind ID)",
-    "closes the binding.", "", "Options:",
+    "closes the binding.",
+    "",
+    "Options:",
     "  -1        one client only; the binding ends once it has gone and",
     "            its data has been read to the end",
     "  -A PREFIX only clients from PREFIX get in (an address or a CIDR",
@@ -107,10 +110,13 @@ static char *bind_input_doc[] = {
     "  -m MAX    at most MAX clients at once, 1 to 1024 (default 1024);",
     "            more wait in the listen backlog until one leaves",
     "  -s SIZE   buffer size, suffixes k and M (default 1M)",
-    "  -v VAR    store the PID in VAR instead of printing it", "",
+    "  -v VAR    store the PID in VAR instead of printing it",
+    "",
     "Exit Status:",
     "0 once listening; 1 if the port or ID is in use or another error",
-    "occurs; 2 for a usage error.", NULL};
+    "occurs; 2 for a usage error.",
+    NULL,
+};
 
 struct builtin bind_input_struct = {"bind-input", bind_input_builtin,
     BUILTIN_ENABLED, bind_input_doc,

@@ -83,7 +83,7 @@ bind_output_builtin(WORD_LIST *list)
 	}
 	if ((o.ns = bs_ns_checked()) == NULL)
 		return BS_USAGE;
-	output_argv(&o, &a);
+	helper_argv_output(&o, &a);
 	return bs_bind(output_main, &o, a.argv, "bashsock-out", o.id, var);
 }
 

@@ -1,5 +1,6 @@
 /* bs: shared bash-side helpers of the bashsock builtins. */
 #include "bs.h"
+#include "clock.h"
 
 #include "arrayfunc.h"
 #include "execute_cmd.h"
@@ -148,7 +149,7 @@ bs_signal_pending(void)
 int64_t
 bs_left(int64_t deadline)
 {
-	int64_t left = deadline - helper_now();
+	int64_t left = deadline - clock_now();
 
 	return left > 0 ? left : 0;
 }

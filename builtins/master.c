@@ -96,7 +96,9 @@ master_builtin(WORD_LIST *list)
 	return rc;
 }
 
-static char *master_doc[] = {"Push the daemons of a directory to a pool.", "",
+static char *master_doc[] = {
+    "Push the daemons of a directory to a pool.",
+    "",
     "Connects to the `pool' listening on HOST PORT with KEY, and for every",
     "executable regular file of DDIR, in name order, asks the pool for a",
     "port and starts that file with its standard output connected to",
@@ -106,10 +108,14 @@ static char *master_doc[] = {"Push the daemons of a directory to a pool.", "",
     "the key. Other files are skipped with a warning. Then tells the",
     "pool END and waits for every daemon to end. The key never crosses",
     "the network. INT, HUP or TERM stop",
-    "every daemon (their whole process groups).", "", "Exit Status:",
+    "every daemon (their whole process groups).",
+    "",
+    "Exit Status:",
     "0 when every daemon ran and ended; 1 when any was refused or failed",
     "to start, or the pool could not be reached or refused the key; 2",
-    "for a usage error; 128+N when stopped by signal N.", NULL};
+    "for a usage error; 128+N when stopped by signal N.",
+    NULL,
+};
 
 BS_EXPORT struct builtin master_struct = {"master", master_builtin,
     BUILTIN_ENABLED, master_doc, "master KEY HOST PORT DDIR", 0};

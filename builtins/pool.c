@@ -67,8 +67,10 @@ pool_builtin(WORD_LIST *list)
 	return rc;
 }
 
-static char *pool_doc[] = {"Receive a master's daemons into input bindings.",
-    "", "Listens on PORT (1024-49151) for a `master' that knows KEY. For each",
+static char *pool_doc[] = {
+    "Receive a master's daemons into input bindings.",
+    "",
+    "Listens on PORT (1024-49151) for a `master' that knows KEY. For each",
     "daemon it announces, opens a one-client input binding named after",
     "it (as bind-input -1) on a free port, answers with that port, and",
     "prints `NAME PORT PID'. Read each daemon's output with `read NAME'.",
@@ -79,15 +81,20 @@ static char *pool_doc[] = {"Receive a master's daemons into input bindings.",
     "proves, under the key, this session and this daemon: anything else",
     "is dropped before a byte reaches it. Wrong keys, names that are not",
     "valid IDs or are taken, and daemons beyond MAX are refused; the pool",
-    "goes on.", "INT, HUP or TERM close every binding it opened.", "",
+    "goes on.",
+    "INT, HUP or TERM close every binding it opened.",
+    "",
     "Options:",
     "  -a ADDR   listen on ADDR only, for the pool and its bindings",
     "            (default: all IPv6 and IPv4 addresses)",
-    "  -m MAX    accept at most MAX daemons (default 256, at most 4096)", "",
+    "  -m MAX    accept at most MAX daemons (default 256, at most 4096)",
+    "",
     "Exit Status:",
     "0 after END once every binding has ended; 1 if the port cannot be",
     "listened on or another error occurs; 2 for a usage error; 128+N",
-    "when stopped by signal N.", NULL};
+    "when stopped by signal N.",
+    NULL,
+};
 
 BS_EXPORT struct builtin pool_struct = {"pool", pool_builtin, BUILTIN_ENABLED,
     pool_doc, "pool [-a ADDR] [-m MAX] KEY PORT", 0};

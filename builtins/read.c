@@ -5,6 +5,7 @@
  * unchanged; deciding that costs no syscall.
  */
 #include "bs.h"
+#include "clock.h"
 #include "chan.h"
 #include "nsview.h"
 #include "parse.h"
@@ -187,6 +188,13 @@ rd_client(const struct rd_opts *o, struct ring *r, uint32_t n)
 	return bs_setarray(o->cvar, val, 3);
 }
 
+/*
+ * read from binding r (its rx ring): waits up to o->wait (checking bash's
+ * signals each tick) for a line, o->max bytes or the bytes of one client
+ * (-c), and sets the variable. Status 0 with the bytes, 1 when nothing
+ * came in time (VAR empty), BS_ENDED at the end of the stream (VAR empty),
+ * 1 with one line on stderr when out of memory or the ring is corrupt.
+ */
 static int
 rd_socket(struct ring *r, const struct rd_opts *o)
 {
@@ -197,7 +205,7 @@ rd_socket(struct ring *r, const struct rd_opts *o)
 	rq.max = o->max;
 	rq.line = o->line;
 	rq.by_client = o->cvar != NULL;
-	rq.deadline = helper_now() + o->wait;
+	rq.deadline = clock_now() + o->wait;
 	rq.tick = bs_check_signals;
 	switch (chan_read(r, &rq, &rd_buf, &n, &client)) {
 	case CHAN_OK:

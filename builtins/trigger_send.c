@@ -1,5 +1,6 @@
 /* trigger-send: wake a trigger-wait, proving the key without sending it. */
 #include "bs.h"
+#include "clock.h"
 
 #include "trigger.h"
 
@@ -74,7 +75,7 @@ trigger_send_builtin(WORD_LIST *list)
 	}
 	if (bs_port(list->next->next->word->word, &port) == -1)
 		return BS_USAGE;
-	deadline = helper_now() + secs;
+	deadline = clock_now() + secs;
 	err[0] = '\0';
 	s = trigger_send_open(host, port, key, strlen(key), err, sizeof(err));
 	if (s == NULL) {
@@ -89,15 +90,22 @@ trigger_send_builtin(WORD_LIST *list)
 }
 
 static char *trigger_send_doc[] = {
-    "Wake a trigger-wait, proving the key without sending it.", "",
+    "Wake a trigger-wait, proving the key without sending it.",
+    "",
     "Connects to HOST:PORT, answers the waiter's fresh random challenge",
     "with an HMAC-SHA256 of it under KEY, and checks the waiter's proof",
-    "of KEY in return. The key never crosses the network.", "",
-    "Options:", "  -t SECS   give up after SECS seconds, connecting included",
-    "            (fractions allowed; default 10)", "", "Exit Status:",
+    "of KEY in return. The key never crosses the network.",
+    "",
+    "Options:",
+    "  -t SECS   give up after SECS seconds, connecting included",
+    "            (fractions allowed; default 10)",
+    "",
+    "Exit Status:",
     "0 once the waiter accepted the key; 1 when it was refused, the host",
     "is unknown or unreachable, or the time ran out (one line on stderr);",
-    "2 for a usage error.", NULL};
+    "2 for a usage error.",
+    NULL,
+};
 
 struct builtin trigger_send_struct = {"trigger-send", trigger_send_builtin,
     BUILTIN_ENABLED, trigger_send_doc, "trigger-send [-t SECS] KEY HOST PORT",

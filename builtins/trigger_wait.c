@@ -3,6 +3,7 @@
  * trigger-send with the same key arrives on a port.
  */
 #include "bs.h"
+#include "clock.h"
 
 #include "trigger.h"
 
@@ -68,7 +69,7 @@ trigger_wait_builtin(WORD_LIST *list)
 	if (bs_key(key) == -1 || bs_port(list->next->word->word, &port) == -1)
 		return BS_USAGE;
 	if (secs >= 0)
-		deadline = helper_now() + secs;
+		deadline = clock_now() + secs;
 	err[0] = '\0';
 	w = trigger_wait_open(addr, port, key, strlen(key), err, sizeof(err));
 	if (w == NULL) {
@@ -83,20 +84,26 @@ trigger_wait_builtin(WORD_LIST *list)
 }
 
 static char *trigger_wait_doc[] = {
-    "Wait for an authenticated trigger on a TCP port.", "",
+    "Wait for an authenticated trigger on a TCP port.",
+    "",
     "Listens on PORT (1024-49151) and returns once a `trigger-send' with",
     "the same KEY has connected and proved it knows KEY, by answering a",
     "fresh random challenge with an HMAC-SHA256 of it: the key never",
     "crosses the network. Wrong keys, junk, port scans and silent peers",
     "are dropped (each handshake has 5 seconds) and never wake it, nor",
     "keep a valid sender out. The wait runs in the shell itself and uses",
-    "no CPU; Ctrl-C and traps behave as with `read'.", "",
-    "Options:", "  -a ADDR   listen on ADDR only (default: all IPv6 and IPv4)",
-    "  -t SECS   give up after SECS seconds (fractions allowed)", "",
+    "no CPU; Ctrl-C and traps behave as with `read'.",
+    "",
+    "Options:",
+    "  -a ADDR   listen on ADDR only (default: all IPv6 and IPv4)",
+    "  -t SECS   give up after SECS seconds (fractions allowed)",
+    "",
     "Exit Status:",
     "0 once a valid trigger arrived; 1 when -t ran out (nothing is",
     "printed) or on an error such as the port being in use (one line on",
-    "stderr); 2 for a usage error; 128+N when signal N interrupted it.", NULL};
+    "stderr); 2 for a usage error; 128+N when signal N interrupted it.",
+    NULL,
+};
 
 struct builtin trigger_wait_struct = {"trigger-wait", trigger_wait_builtin,
     BUILTIN_ENABLED, trigger_wait_doc,

@@ -1,7 +1,9 @@
 /* unbind: close bindings and return once they are gone. */
 #include "bs.h"
+#include "clock.h"
 #include "bind.h"
 #include "chan.h"
+#include "output.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,10 +13,10 @@
  * then gives up; one that has not gone 5 s after that is hung. A stopped
  * helper cannot drain at all: it gets 5 s. Then SIGKILL, and the kernel's
  * own cleanup is waited for (bounded too). */
-#define UB_DRAIN 10000000000LL
+#define UB_DRAIN OUTPUT_DRAIN
 #define UB_GRACE 5000000000LL
 #define UB_KILLED 5000000000LL
-#define UB_STEP 5000000L /* ns between looks */
+#define UB_STEP 5000000L /* ns between looks: 5 ms */
 
 struct ub_ids {
 	char (*id)[PARSE_ID_MAX + 1];
@@ -101,9 +103,9 @@ ub_one(const char *ns, const char *id)
 	add_unwind_protect(ub_unmap, &b);
 	pid = b.ring.h->pid;
 	kill(pid, SIGTERM);
-	start = helper_now();
+	start = clock_now();
 	while (!ub_gone(&b.ring, pid)) {
-		now = helper_now();
+		now = clock_now();
 		if (killed) {
 			if (now - start > UB_KILLED)
 				break; /* the kernel's business now */
@@ -187,7 +189,7 @@ ub_client(const char *ns, uint32_t n, const char *id)
 	rc = chan_close_client(&tx, n, getpid(), bs_check_signals);
 	if (rc == CHAN_OK)
 		rc = chan_client_wait(&b.ring, n,
-		    helper_now() + UB_DRAIN + UB_GRACE, bs_check_signals);
+		    clock_now() + UB_DRAIN + UB_GRACE, bs_check_signals);
 	/* A client that left by itself is closed already: done. */
 	if (rc == CHAN_GONE && chan_client_known(&b.ring, n))
 		rc = CHAN_OK;

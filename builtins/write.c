@@ -184,6 +184,13 @@ wr_whom(struct ring *tx, struct wr_opts *o, int *status)
 	return -1;
 }
 
+/*
+ * write to the binding whose rx ring is rx: the words (escapes expanded
+ * unless -E, newline unless -n or \c) or stdin, to the peer wr_whom picks,
+ * under the tx writer lock (one writer at a time, released on Ctrl-C by
+ * the unwind frame); -d then shuts the sending side. The status of
+ * wr_status: 0 once all is queued in tx, else one line on stderr.
+ */
 static int
 wr_socket(struct ring *rx, struct wr_opts *o)
 {

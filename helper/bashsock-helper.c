@@ -51,9 +51,9 @@ main(int argc, char **argv)
 	}
 	/* Nothing this process may start gets the pipe. */
 	fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
-	if (input_args_parse(argc, argv, &in) == 0) {
+	if (helper_argv_parse_input(argc, argv, &in) == 0) {
 		prctl(PR_SET_NAME, "bashsock-in", 0, 0, 0);
-		if (input_proof_take(&in, proof, sizeof(proof)) == -1) {
+		if (helper_argv_proof_take(&in, proof, sizeof(proof)) == -1) {
 			helper_fail(REPORT_FD, 2, EINVAL,
 			    "%s: pool binding without its proof",
 			    HELPER_PROGRAM);
@@ -61,7 +61,7 @@ main(int argc, char **argv)
 		}
 		return input_main(&in, REPORT_FD);
 	}
-	if (output_args_parse(argc, argv, &out) == 0) {
+	if (helper_argv_parse_output(argc, argv, &out) == 0) {
 		prctl(PR_SET_NAME, "bashsock-out", 0, 0, 0);
 		return output_main(&out, REPORT_FD);
 	}

@@ -1,5 +1,6 @@
-/* auth: challenge-response over HMAC-SHA256, and bounded line I/O. */
+/* auth: challenge-response over HMAC-SHA256 (the line I/O: line.c). */
 #include "auth.h"
+#include "clock.h"
 #include "helper.h"
 
 #include <errno.h>
@@ -24,116 +25,6 @@ auth_seterr(char *err, size_t errlen, const char *what)
 {
 	if (err != NULL && errlen > 0)
 		snprintf(err, errlen, "%s", what);
-}
-
-/* Waits until fd is ready for events or the deadline passes. 0 when ready
- * (or in error: the next call says which), -1 with ETIMEDOUT or EINTR. */
-static int
-auth_wait(int fd, short events, int64_t deadline)
-{
-	struct pollfd pfd;
-	int64_t now, left;
-	int ms, n;
-
-	pfd.fd = fd;
-	pfd.events = events;
-	for (;;) {
-		now = helper_now();
-		left = deadline > now ? deadline - now : 0;
-		/* Rounded up: never wake just before the deadline and spin. */
-		if (left >= (int64_t)INT_MAX * 1000000)
-			ms = INT_MAX;
-		else
-			ms = (int)((left + 999999) / 1000000);
-		if ((n = poll(&pfd, 1, ms)) > 0)
-			return 0;
-		if (n == -1)
-			return -1;
-		if (left == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
-}
-
-ssize_t
-auth_readline(int fd, char *buf, size_t len, int64_t deadline)
-{
-	size_t n = 0;
-	ssize_t r;
-	char c;
-
-	if (buf == NULL || len == 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	for (;;) {
-		if (auth_wait(fd, POLLIN, deadline) == -1)
-			break;
-		/* One byte at a time: what follows the newline is not ours. */
-		if ((r = read(fd, &c, 1)) == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				continue; /* poll said ready: nothing waits */
-			break;
-		}
-		if (r == 0) {
-			errno = ECONNRESET;
-			break;
-		}
-		if (c == '\n') {
-			buf[n] = '\0';
-			return (ssize_t)n;
-		}
-		if (n == len - 1) {
-			errno = EMSGSIZE;
-			break;
-		}
-		buf[n++] = c;
-	}
-	buf[0] = '\0';
-	return -1;
-}
-
-int
-auth_writeline(int fd, const char *line, int64_t deadline)
-{
-	char buf[AUTH_LINE_MAX];
-	size_t len, off = 0;
-	ssize_t w;
-	int rc = -1;
-
-	len = strlen(line);
-	if (memchr(line, '\n', len) != NULL) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (len > AUTH_LINE_MAX - 1) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	/* One send for line and newline: no tiny second segment. */
-	memcpy(buf, line, len);
-	buf[len++] = '\n';
-	for (;;) {
-		if (off == len) {
-			rc = 0;
-			break;
-		}
-		w = send(fd, buf + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w >= 0) {
-			off += (size_t)w;
-			continue;
-		}
-		if (errno == EINTR)
-			continue; /* MSG_DONTWAIT: nothing waited */
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			break;
-		if (auth_wait(fd, POLLOUT, deadline) == -1)
-			break;
-	}
-	OPENSSL_cleanse(buf, sizeof(buf));
-	return rc;
 }
 
 /* Lowercase hex of n bytes into out (2n + 1 bytes). */
@@ -349,14 +240,14 @@ out:
 	return rc;
 }
 
-/* Reads one protocol line into line (AUTH_LINE_MAX): as auth_readline,
+/* Reads one protocol line into line (AUTH_LINE_MAX): as line_read,
  * but an over-long line or one holding a NUL byte is EPROTO. */
 static int
 auth_getline(int fd, char *line, int64_t deadline)
 {
 	ssize_t n;
 
-	if ((n = auth_readline(fd, line, AUTH_LINE_MAX, deadline)) == -1) {
+	if ((n = line_read(fd, line, AUTH_LINE_MAX, deadline)) == -1) {
 		if (errno == EMSGSIZE)
 			errno = EPROTO;
 		return -1;
@@ -384,7 +275,7 @@ auth_server(int fd, const char *key, size_t keylen, const char *purpose,
 	if (auth_challenge_new(&ch, purpose, line, sizeof(line)) == -1)
 		goto fail;
 	what = "sending the challenge";
-	if (auth_writeline(fd, line, deadline) == -1)
+	if (line_write(fd, line, deadline) == -1)
 		goto fail;
 	what = "reading the proof";
 	if (auth_getline(fd, line, deadline) == -1)
@@ -398,12 +289,12 @@ auth_server(int fd, const char *key, size_t keylen, const char *purpose,
 		else if (e == EPROTO)
 			what = "malformed proof";
 		if (reply[0] != '\0')
-			(void)auth_writeline(fd, reply, deadline);
+			(void)line_write(fd, reply, deadline);
 		errno = e;
 		goto fail;
 	}
 	what = "sending the answer";
-	if (auth_writeline(fd, reply, deadline) == -1)
+	if (line_write(fd, reply, deadline) == -1)
 		goto fail;
 	OPENSSL_cleanse(reply, sizeof(reply));
 	return 0;
@@ -588,7 +479,7 @@ auth_client_session(int fd, const char *key, size_t keylen, const char *purpose,
 		err, errlen) == -1)
 		goto out;
 	memcpy(seen, p.challenge, sizeof(seen));
-	if (auth_writeline(fd, proof, deadline) == -1) {
+	if (line_write(fd, proof, deadline) == -1) {
 		auth_seterr(err, errlen, "sending the proof");
 		goto out;
 	}

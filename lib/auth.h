@@ -1,6 +1,6 @@
 /*
  * auth: the challenge-response handshake shared by trigger-wait/-send and
- * pool/master, and the bounded line I/O used on the connection afterwards.
+ * pool/master; the bounded line I/O on the connection is lib/line.c's.
  *
  *   server: BASHSOCK/1 CHALLENGE <purpose> <64 hex: 32 random bytes>
  *   client: BASHSOCK/1 PROOF <64 hex: HMAC-SHA256(key, "bashsock/1 client
@@ -16,7 +16,7 @@
  * encrypted nor integrity-protected.
  *
  * Every line is at most AUTH_LINE_MAX bytes, newline included. Deadlines
- * are absolute, on the clock of helper_now() (monotonic ns);
+ * are absolute, on the clock of clock_now() (monotonic ns);
  * AUTH_NO_DEADLINE waits for ever. Functions return -1 with errno:
  * ETIMEDOUT (deadline passed), EPROTO (malformed or unexpected line),
  * EACCES (wrong key), ECONNRESET (end of file mid-exchange), EINTR (a signal
@@ -32,11 +32,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define AUTH_LINE_MAX 512   /* one line, newline included */
-#define AUTH_KEY_MAX 4096   /* longest key, in bytes */
-#define AUTH_PURPOSE_MAX 32 /* longest purpose token */
-#define AUTH_HEX 64	    /* hex digits of a nonce or a MAC */
-#define AUTH_ERR 64	    /* enough for any err text */
+#include "line.h"
+
+#define AUTH_LINE_MAX LINE_BYTES /* one line, newline included */
+#define AUTH_KEY_MAX 4096	 /* longest key, in bytes */
+#define AUTH_PURPOSE_MAX 32	 /* longest purpose token */
+#define AUTH_HEX 64		 /* hex digits of a nonce or a MAC */
+#define AUTH_ERR 64		 /* enough for any err text */
 #define AUTH_NO_DEADLINE INT64_MAX
 
 /*
@@ -128,21 +130,5 @@ int auth_proof_new(struct auth_proof *p, const char *key, size_t keylen,
  * prove the key) or EPROTO, err set. p is wiped either way. */
 int auth_proof_check(
     struct auth_proof *p, const char *answer, char *err, size_t errlen);
-
-/*
- * Reads one line from fd (blocking or not) into buf, without its newline,
- * NUL-terminated, never reading past the newline. Returns its length
- * (it may contain NUL bytes), or -1 with EMSGSIZE when more than len - 1
- * bytes come before the newline, ECONNRESET at end of file before a
- * newline (even with nothing read), ETIMEDOUT, EINTR or a read error.
- */
-ssize_t auth_readline(int fd, char *buf, size_t len, int64_t deadline);
-
-/*
- * Writes line and a newline to socket fd (blocking or not) without SIGPIPE.
- * Returns 0 once all is queued, or -1 with EINVAL (newline in line),
- * EMSGSIZE (longer than AUTH_LINE_MAX - 1), ETIMEDOUT, EINTR, EPIPE...
- */
-int auth_writeline(int fd, const char *line, int64_t deadline);
 
 #endif

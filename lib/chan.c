@@ -1,5 +1,6 @@
 /* chan: the shell's side of a binding; see chan.h. */
 #include "chan.h"
+#include "clock.h"
 #include "helper.h"
 
 #include <errno.h>
@@ -15,7 +16,7 @@
 static int64_t
 chan_left(int64_t deadline)
 {
-	int64_t left = deadline - helper_now();
+	int64_t left = deadline - clock_now();
 
 	if (left <= 0)
 		return 0;

@@ -20,15 +20,6 @@
 #define SYS_close_range 436
 #endif
 
-int64_t
-helper_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The helper program's path, or NULL; set once by helper_locate. */
 static char *helper_prog;
 static int helper_located;

@@ -86,7 +86,4 @@ void helper_fail(int fd, int status, int err, const char *fmt, ...)
  * (no SA_RESTART, so blocking calls return EINTR). */
 void helper_on_stop(volatile int *flag);
 
-/* Monotonic clock in nanoseconds (vDSO: no syscall). */
-int64_t helper_now(void);
-
 #endif

@@ -10,7 +10,7 @@
 #include <string.h>
 
 void
-input_argv(const struct input_opts *o, struct helper_argv *a)
+helper_argv_input(const struct input_opts *o, struct helper_argv *a)
 {
 	int n = 0;
 
@@ -38,7 +38,7 @@ input_argv(const struct input_opts *o, struct helper_argv *a)
 }
 
 void
-output_argv(const struct output_opts *o, struct helper_argv *a)
+helper_argv_output(const struct output_opts *o, struct helper_argv *a)
 {
 	int n = 0;
 
@@ -125,7 +125,7 @@ args_acl(const char *s, struct acl *a)
 }
 
 int
-input_args_parse(int argc, char *const *argv, struct input_opts *o)
+helper_argv_parse_input(int argc, char *const *argv, struct input_opts *o)
 {
 	uint64_t cap, max;
 
@@ -150,7 +150,7 @@ input_args_parse(int argc, char *const *argv, struct input_opts *o)
 }
 
 int
-output_args_parse(int argc, char *const *argv, struct output_opts *o)
+helper_argv_parse_output(int argc, char *const *argv, struct output_opts *o)
 {
 	uint64_t cap, timeout;
 
@@ -174,7 +174,7 @@ output_args_parse(int argc, char *const *argv, struct output_opts *o)
 }
 
 int
-input_proof_take(struct input_opts *o, char *buf, size_t len)
+helper_argv_proof_take(struct input_opts *o, char *buf, size_t len)
 {
 	char *v;
 

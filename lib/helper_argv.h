@@ -48,20 +48,21 @@ struct helper_argv {
 
 /* Formats the command line of o into a; a->argv points into o's strings
  * and a->num, so o must outlive it. */
-void input_argv(const struct input_opts *o, struct helper_argv *a);
-void output_argv(const struct output_opts *o, struct helper_argv *a);
+void helper_argv_input(const struct input_opts *o, struct helper_argv *a);
+void helper_argv_output(const struct output_opts *o, struct helper_argv *a);
 
 /* Parses a command line (argc, argv as main gets them) into o, whose
  * strings then point into argv. 0, or -1 with EINVAL. */
-int input_args_parse(int argc, char *const *argv, struct input_opts *o);
-int output_args_parse(int argc, char *const *argv, struct output_opts *o);
+int helper_argv_parse_input(int argc, char *const *argv, struct input_opts *o);
+int helper_argv_parse_output(
+    int argc, char *const *argv, struct output_opts *o);
 
-/* The helper program, after input_args_parse: for a pool binding (PORT 0)
- * takes the expected MAC from the environment (POOL_PROOF_ENV) into buf
+/* The helper program, after helper_argv_parse_input: for a pool binding (PORT
+ * 0) takes the expected MAC from the environment (POOL_PROOF_ENV) into buf
  * (AUTH_HEX + 1 bytes), sets o->proof to it, and wipes the variable's
  * bytes in place (so /proc/PID/environ no longer shows them) before
  * removing it. 0; -1 with EINVAL when a pool binding has no valid MAC
  * there (it would let anybody in). Other bindings: o->proof stays NULL. */
-int input_proof_take(struct input_opts *o, char *buf, size_t len);
+int helper_argv_proof_take(struct input_opts *o, char *buf, size_t len);
 
 #endif

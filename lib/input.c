@@ -1,5 +1,6 @@
 /* input: the bind-input helper's event loop. */
 #include "input.h"
+#include "clock.h"
 #include "bind.h"
 #include "conv.h"
 #include "helper.h"
@@ -159,7 +160,7 @@ input_park(struct input *in, struct client *c, int why)
 	if (why == PARK_SPACE) {
 		waker_want(&in->wk, 1, 1);
 		if (in->npark[why] == 1)
-			in->space_look = helper_now() + INPUT_SPACE_WAIT;
+			in->space_look = clock_now() + INPUT_SPACE_WAIT;
 	}
 }
 
@@ -185,7 +186,7 @@ static void
 input_set_owner(struct input *in, struct client *c)
 {
 	in->owner = c;
-	in->owner_moved = helper_now();
+	in->owner_moved = clock_now();
 	if (c == NULL)
 		input_unpark(in, PARK_OWNER);
 }
@@ -232,7 +233,7 @@ input_drop(struct input *in, struct client *c)
 		input_set_owner(in, NULL);
 	if (in->npark[PARK_SPACE] == 0)
 		waker_want(&in->wk, 1, 0);
-	input_listen(in, helper_now());
+	input_listen(in, clock_now());
 }
 
 /* Frees the clients dropped during the round. */
@@ -345,7 +346,7 @@ input_prove_drop(struct input *in, struct prover *pv)
 	pv->fd = -1;
 	pv->len = 0;
 	input_pv.n--;
-	input_listen(in, helper_now()); /* room again */
+	input_listen(in, clock_now()); /* room again */
 }
 
 static void
@@ -359,7 +360,7 @@ input_prove_accept(struct input *in)
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)
 				in->accept_at =
-				    helper_now() + INPUT_ACCEPT_PAUSE;
+				    clock_now() + INPUT_ACCEPT_PAUSE;
 			break;
 		}
 		if (!input_let_in(in, fd))
@@ -369,11 +370,11 @@ input_prove_accept(struct input *in)
 		pv = &input_pv.p[k];
 		pv->fd = fd;
 		pv->len = 0;
-		pv->deadline = helper_now() + POOL_PROVE_WAIT;
+		pv->deadline = clock_now() + POOL_PROVE_WAIT;
 		input_pv.n++;
 		input_watch(in, fd, pv, 1);
 	}
-	input_listen(in, helper_now());
+	input_listen(in, clock_now());
 }
 
 /* pv proved the session: it becomes a client, as input_accept makes
@@ -390,7 +391,7 @@ input_prove_admit(struct input *in, struct prover *pv)
 	if (input_admit(in, fd) == 0 && in->one)
 		for (k = 0; k < INPUT_PROVE_MAX; k++)
 			input_prove_drop(in, &input_pv.p[k]);
-	input_listen(in, helper_now());
+	input_listen(in, clock_now());
 }
 
 /*
@@ -445,7 +446,7 @@ input_prove_tick(struct input *in, int timeout)
 
 	if (input_pv.n == 0)
 		return timeout;
-	now = helper_now();
+	now = clock_now();
 	for (k = 0; k < INPUT_PROVE_MAX; k++) {
 		if (input_pv.p[k].fd == -1)
 			continue;
@@ -456,7 +457,7 @@ input_prove_tick(struct input *in, int timeout)
 	}
 	if (first == INT64_MAX)
 		return timeout;
-	ms = (first - now + 999999) / 1000000;
+	ms = clock_ms(first - now);
 	return timeout >= 0 && timeout < ms ? timeout : (int)ms;
 }
 
@@ -474,7 +475,7 @@ input_accept(struct input *in)
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)
 				in->accept_at =
-				    helper_now() + INPUT_ACCEPT_PAUSE;
+				    clock_now() + INPUT_ACCEPT_PAUSE;
 			break; /* EAGAIN: none left; else the next event */
 		}
 		if (!input_let_in(in, fd))
@@ -482,7 +483,7 @@ input_accept(struct input *in)
 		if (input_admit(in, fd) == 0 && in->one)
 			return;
 	}
-	input_listen(in, helper_now());
+	input_listen(in, clock_now());
 }
 
 /*
@@ -574,7 +575,7 @@ input_service(struct input *in, struct client *c)
 	if (in->owner == c) {
 		input_publish(in, c, total);
 		c->slen = 0;
-		in->owner_moved = helper_now();
+		in->owner_moved = clock_now();
 		if (k == (ssize_t)total - 1)
 			input_set_owner(in, NULL);
 		return 0;
@@ -621,7 +622,7 @@ input_owner_check(struct input *in, int64_t now)
 	}
 	left = in->owner_moved + INPUT_OWNER_IDLE - now;
 	if (left > 0)
-		return (int)((left + 999999) / 1000000);
+		return clock_ms(left);
 	if (!input_room(in, o))
 		return -1; /* room comes with a take; o is parked then */
 	ring_put(in->r, 0, "\n", 1);
@@ -749,16 +750,12 @@ input_timeout(struct input *in, int64_t now)
 	int t = input_owner_check(in, now), a;
 
 	if (in->npark[PARK_SPACE] > 0) {
-		a = in->space_look > now
-			? (int)((in->space_look - now + 999999) / 1000000)
-			: 0;
+		a = clock_ms_left(in->space_look, now);
 		if (t == -1 || a < t)
 			t = a;
 	}
 	if (in->accept_at != 0) {
-		a = in->accept_at > now
-			? (int)((in->accept_at - now + 999999) / 1000000)
-			: 0;
+		a = clock_ms_left(in->accept_at, now);
 		if (t == -1 || a < t)
 			t = a;
 	}
@@ -785,12 +782,12 @@ input_loop(struct input *in)
 		 * half; smaller holes are filled at the next look. */
 		if (in->npark[PARK_SPACE] > 0 &&
 		    (ring_free(in->r) > in->stash_max ||
-			helper_now() >= in->space_look))
+			clock_now() >= in->space_look))
 			input_unpark(in, PARK_SPACE);
 		n = epoll_pwait(in->ep, ev, 64,
-		    input_prove_tick(in, input_timeout(in, helper_now())),
+		    input_prove_tick(in, input_timeout(in, clock_now())),
 		    &in->waitmask);
-		input_listen(in, helper_now());
+		input_listen(in, clock_now());
 		for (i = 0; i < n && !input_stop; i++) {
 			c = ev[i].data.ptr;
 			if (c == NULL) {
@@ -862,7 +859,6 @@ input_main(void *arg, int reportfd)
 	struct input in;
 	struct client *c;
 	char err[NET_ERR], where[NET_ERR];
-	sigset_t stops;
 	int e;
 
 	memset(&in, 0, sizeof(in));
@@ -873,14 +869,7 @@ input_main(void *arg, int reportfd)
 	in.ep = -1;
 	input_prove_init(o->proof);
 	helper_on_stop(&input_stop);
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGHUP);
-	sigaddset(&stops, SIGTERM);
-	sigprocmask(SIG_BLOCK, &stops, &in.waitmask);
-	sigdelset(&in.waitmask, SIGINT);
-	sigdelset(&in.waitmask, SIGHUP);
-	sigdelset(&in.waitmask, SIGTERM);
+	clock_stop_block(&in.waitmask);
 
 	in.lfd = net_listen(o->addr, o->port, 128, err, sizeof(err));
 	if (in.lfd == -1) {
@@ -914,7 +903,7 @@ input_main(void *arg, int reportfd)
 	snprintf(in.r->h->addr, sizeof(in.r->h->addr), "%.*s",
 	    (int)strcspn(where, " "), where);
 	in.r->h->port = (uint32_t)atoi(strrchr(where, ' ') + 1);
-	input_listen(&in, helper_now());
+	input_listen(&in, clock_now());
 	snprintf(where, sizeof(where), "%u", in.r->h->port);
 	helper_ready(reportfd, where);
 

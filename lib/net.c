@@ -1,5 +1,6 @@
 /* net: listen, accept, connect with a deadline. */
 #include "net.h"
+#include "clock.h"
 #include "helper.h"
 
 #include <arpa/inet.h>
@@ -101,43 +102,65 @@ net_accept(int lfd)
 	return fd;
 }
 
-/* Connects fd to ai within the deadline (absolute, monotonic ns). */
-static int
-net_connect_ai(const struct addrinfo *ai, int64_t deadline)
+int
+net_connect_start(const struct addrinfo *ai)
 {
-	struct pollfd pfd;
-	socklen_t len = sizeof(int);
-	int64_t left;
-	int fd, soerr = 0, e, ms, one = 1;
+	int fd, e;
 
 	fd = socket(ai->ai_family,
 	    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 	if (fd == -1)
 		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		if (errno != EINPROGRESS)
-			goto fail;
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		for (;;) {
-			left = deadline - helper_now();
-			if (left <= 0) {
-				errno = ETIMEDOUT;
-				goto fail;
-			}
-			ms = (int)((left + 999999) / 1000000);
-			if ((e = poll(&pfd, 1, ms)) == 1)
-				break;
-			if (e == -1 && errno != EINTR)
-				goto fail;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-			goto fail;
-		if (soerr != 0) {
-			errno = soerr;
-			goto fail;
-		}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+	    errno == EINPROGRESS)
+		return fd;
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int
+net_connect_result(int fd)
+{
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		return -1;
+	if (soerr != 0) {
+		errno = soerr;
+		return -1;
 	}
+	return 0;
+}
+
+/* Connects to ai within the deadline (absolute, monotonic ns): a blocking
+ * socket with TCP_NODELAY and SO_KEEPALIVE, or -1 with errno. */
+static int
+net_connect_ai(const struct addrinfo *ai, int64_t deadline)
+{
+	struct pollfd pfd;
+	int64_t left;
+	int fd, e, one = 1;
+
+	if ((fd = net_connect_start(ai)) == -1)
+		return -1;
+	pfd.fd = fd;
+	pfd.events = POLLOUT; /* at once when connect was done already */
+	for (;;) {
+		left = deadline - clock_now();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		if ((e = poll(&pfd, 1, clock_ms(left))) == 1)
+			break;
+		if (e == -1 && errno != EINTR)
+			goto fail;
+	}
+	if (net_connect_result(fd) == -1)
+		goto fail;
 	net_nonblock(fd, 0);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
@@ -186,7 +209,7 @@ net_connect(
     const char *host, int port, int64_t timeout_ns, char *err, size_t errlen)
 {
 	struct addrinfo *res, *ai;
-	int64_t deadline = helper_now() + timeout_ns;
+	int64_t deadline = clock_now() + timeout_ns;
 	int fd = -1, e = ECONNREFUSED;
 
 	if (net_resolve(host, port, &res, err, errlen) == -1)

@@ -29,6 +29,13 @@ int net_resolve(const char *host, int port, struct addrinfo **res, char *err,
  * EHOSTUNREACH/ENOENT with err set for resolution errors. */
 int net_connect(
     const char *host, int port, int64_t timeout_ns, char *err, size_t errlen);
+/* Starts a non-blocking connect to ai: the socket (close-on-exec,
+ * non-blocking), connected or connecting (poll it for POLLOUT, then
+ * net_connect_result), or -1 with errno. */
+int net_connect_start(const struct addrinfo *ai);
+/* The outcome of fd's connect once poll says it is done: 0, or -1 with
+ * errno the connect's error. */
+int net_connect_result(int fd);
 /* "addr port" text of a socket's local or peer address. */
 void net_addr_str(int fd, int peer, char *buf, size_t len);
 int net_nonblock(int fd, int on);

@@ -1,5 +1,6 @@
 /* output: the bind-output helper's send loop. */
 #include "output.h"
+#include "clock.h"
 #include "bind.h"
 #include "helper.h"
 #include "net.h"
@@ -18,13 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_SLICE 100000000LL	     /* a down binding looks this often */
-#define OUT_STEP 10000000LL	     /* wait step while draining at close */
-#define OUT_BACKOFF_MIN 100000000LL  /* first reconnect delay */
-#define OUT_BACKOFF_MAX 5000000000LL /* longest reconnect delay */
-#define OUT_FINISH 1000000000LL	     /* for the peer to ack, past the drain */
-#define OUT_ACKNAP_MIN 1000000LL     /* first wait for acks, writers blocked */
-#define OUT_ACKNAP_MAX 20000000LL    /* longest one */
+#define OUTPUT_SLICE 100000000LL	/* a down binding looks this often */
+#define OUTPUT_STEP 10000000LL		/* wait step while draining at close */
+#define OUTPUT_BACKOFF_MIN 100000000LL	/* first reconnect delay */
+#define OUTPUT_BACKOFF_MAX 5000000000LL /* longest reconnect delay */
+#define OUTPUT_FINISH 1000000000LL   /* for the peer to ack, past the drain */
+#define OUTPUT_ACKNAP_MIN 1000000LL  /* first wait for acks, writers blocked */
+#define OUTPUT_ACKNAP_MAX 20000000LL /* longest one */
 
 struct output {
 	struct binding b;
@@ -43,16 +44,6 @@ struct output {
 };
 
 static volatile int output_stop;
-
-static struct timespec
-output_ts(int64_t ns)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)(ns / 1000000000);
-	ts.tv_nsec = (long)(ns % 1000000000);
-	return ts;
-}
 
 static void
 output_conn(struct output *out, uint32_t conn)
@@ -197,7 +188,7 @@ output_acked(struct output *out)
 		return;
 	out->inflight -= n;
 	ring_consume(&out->tx, n);
-	out->acknap = OUT_ACKNAP_MIN;
+	out->acknap = OUTPUT_ACKNAP_MIN;
 }
 
 /*
@@ -242,7 +233,7 @@ static int
 output_poll(struct output *out, short events, int64_t ns)
 {
 	struct pollfd pfd[2];
-	struct timespec ts = output_ts(ns < 0 ? 0 : ns);
+	struct timespec ts = clock_ts(ns < 0 ? 0 : ns);
 	nfds_t n = 0;
 
 	pfd[0].fd = out->wk.efd;
@@ -294,7 +285,7 @@ output_lost(struct output *out)
 	output_disconnect(out);
 	output_conn(out, RING_DOWN);
 	if (out->o->reconnect) {
-		out->backoff = OUT_BACKOFF_MIN;
+		out->backoff = OUTPUT_BACKOFF_MIN;
 		return;
 	}
 	/* Writers now fail with "connection closed", readers get the end
@@ -318,24 +309,24 @@ output_reconnect(struct output *out, int64_t deadline)
 
 	if (t > OUTPUT_RETRY_MAX)
 		t = OUTPUT_RETRY_MAX;
-	if (deadline != 0 && (left = deadline - helper_now()) < out->backoff)
+	if (deadline != 0 && (left = deadline - clock_now()) < out->backoff)
 		out->backoff = left > 0 ? left : 0;
-	until = helper_now() + out->backoff;
-	while (!output_stop && (left = until - helper_now()) > 0)
+	until = clock_now() + out->backoff;
+	while (!output_stop && (left = until - clock_now()) > 0)
 		output_poll(out, 0, left); /* the waker may fire meanwhile */
 	if (output_stop && deadline == 0)
 		return -1; /* closing: the drain decides whether to go on */
-	if (deadline != 0 && (left = deadline - helper_now()) < t)
+	if (deadline != 0 && (left = deadline - clock_now()) < t)
 		t = left;
 	if (t <= 0)
 		return -1;
 	out->fd = net_connect(out->o->host, out->o->port, t, err, sizeof(err));
 	if (out->fd == -1) {
 		out->backoff *= 2;
-		if (out->backoff < OUT_BACKOFF_MIN)
-			out->backoff = OUT_BACKOFF_MIN;
-		if (out->backoff > OUT_BACKOFF_MAX)
-			out->backoff = OUT_BACKOFF_MAX;
+		if (out->backoff < OUTPUT_BACKOFF_MIN)
+			out->backoff = OUTPUT_BACKOFF_MIN;
+		if (out->backoff > OUTPUT_BACKOFF_MAX)
+			out->backoff = OUTPUT_BACKOFF_MAX;
 		return -1;
 	}
 	out->inflight = 0;
@@ -345,7 +336,7 @@ output_reconnect(struct output *out, int64_t deadline)
 	output_up(out);
 	output_where(out);
 	output_conn(out, RING_CONNECTED);
-	out->backoff = OUT_BACKOFF_MIN;
+	out->backoff = OUTPUT_BACKOFF_MIN;
 	return 0;
 }
 
@@ -354,7 +345,7 @@ static void
 output_idle(struct output *out)
 {
 	output_drop(out);
-	output_poll(out, 0, OUT_SLICE);
+	output_poll(out, 0, OUTPUT_SLICE);
 }
 
 /* write -d asked to end our sending side: once everything queued is in
@@ -396,8 +387,8 @@ output_round(struct output *out)
 	rev = output_poll(out, ev, out->inflight > 0 ? out->acknap : -1);
 	if (out->inflight > 0) {
 		out->acknap *= 2;
-		if (out->acknap > OUT_ACKNAP_MAX)
-			out->acknap = OUT_ACKNAP_MAX;
+		if (out->acknap > OUTPUT_ACKNAP_MAX)
+			out->acknap = OUTPUT_ACKNAP_MAX;
 	}
 	if ((rev & POLLIN) && output_recv(out) == -1)
 		return -1;
@@ -458,12 +449,12 @@ output_finish(struct output *out, int64_t deadline)
 	int q = 0, rev;
 
 	shutdown(out->fd, SHUT_WR);
-	while (helper_now() < deadline) {
+	while (clock_now() < deadline) {
 		output_acked(out);
 		if (ioctl(out->fd, SIOCOUTQ, &q) == 0 && q == 0)
 			break;
-		rev =
-		    output_poll(out, out->peer_eof ? 0 : POLLIN, OUT_STEP / 2);
+		rev = output_poll(
+		    out, out->peer_eof ? 0 : POLLIN, OUTPUT_STEP / 2);
 		if (rev & POLLERR)
 			break;
 		if ((rev & POLLIN) && output_recv(out) == -1)
@@ -486,17 +477,17 @@ output_finish(struct output *out, int64_t deadline)
  * Closing: new writes are refused (the binding reads as closed), then what
  * is queued, and what a writer in the middle of a message still adds, is
  * sent until done or OUTPUT_DRAIN has passed; the peer then has
- * OUT_FINISH more to acknowledge it. What it never got is counted in the
+ * OUTPUT_FINISH more to acknowledge it. What it never got is counted in the
  * header's undelivered, which `unbind' reports.
  */
 static void
 output_drain(struct output *out)
 {
-	int64_t deadline = helper_now() + OUTPUT_DRAIN;
+	int64_t deadline = clock_now() + OUTPUT_DRAIN;
 	int rc;
 
 	ring_set_state(out->r, RING_CLOSED);
-	while (helper_now() < deadline) {
+	while (clock_now() < deadline) {
 		if (out->fd == -1) {
 			if (!out->o->reconnect ||
 			    (ring_used(&out->tx) == 0 &&
@@ -508,16 +499,16 @@ output_drain(struct output *out)
 		if ((rc = output_send(out)) == -1) {
 			output_disconnect(out);
 		} else if (rc == 1) {
-			if (output_poll(out, POLLOUT, OUT_STEP) & POLLERR)
+			if (output_poll(out, POLLOUT, OUTPUT_STEP) & POLLERR)
 				output_disconnect(out);
 		} else if (output_writer_busy(&out->tx)) {
-			output_poll(out, 0, OUT_STEP);
+			output_poll(out, 0, OUTPUT_STEP);
 		} else {
 			break;
 		}
 	}
 	if (out->fd != -1)
-		output_finish(out, deadline + OUT_FINISH);
+		output_finish(out, deadline + OUTPUT_FINISH);
 	else
 		output_drop(out);
 }
@@ -528,7 +519,6 @@ output_main(void *arg, int reportfd)
 	const struct output_opts *o = arg;
 	struct output out;
 	char err[NET_ERR], dir[RT_PATH_MAX];
-	sigset_t stops;
 	int e;
 
 	memset(&out, 0, sizeof(out));
@@ -548,14 +538,7 @@ output_main(void *arg, int reportfd)
 		return 1;
 	}
 	helper_on_stop(&output_stop);
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGHUP);
-	sigaddset(&stops, SIGTERM);
-	sigprocmask(SIG_BLOCK, &stops, &out.waitmask);
-	sigdelset(&out.waitmask, SIGINT);
-	sigdelset(&out.waitmask, SIGHUP);
-	sigdelset(&out.waitmask, SIGTERM);
+	clock_stop_block(&out.waitmask);
 
 	if (bind_create(&out.b, o->ns, o->id, o->cap, RING_OUT,
 		o->reconnect ? RING_F_RECONNECT : 0) == -1) {
@@ -578,8 +561,8 @@ output_main(void *arg, int reportfd)
 	output_up(&out);
 	output_where(&out);
 	output_conn(&out, RING_CONNECTED);
-	out.backoff = OUT_BACKOFF_MIN;
-	out.acknap = OUT_ACKNAP_MIN;
+	out.backoff = OUTPUT_BACKOFF_MIN;
+	out.acknap = OUTPUT_ACKNAP_MIN;
 	snprintf(err, sizeof(err), "%s %d", out.r->h->addr, o->port);
 	helper_ready(reportfd, err);
 

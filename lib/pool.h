@@ -2,7 +2,8 @@
  * pool: the daemon pool. A master pushes daemons to a pool: for each one
  * the pool opens a one-client input binding on a free port, and the master
  * starts the daemon with its stdout connected straight to that port.
- * lib/pool.c has the protocol lines and the helper both commands run in,
+ * lib/pool.c has the protocol lines, lib/pool_link.c the helper both commands
+ * run in and its message pipe,
  * lib/pool_server.c the pool side, lib/pool_master.c the master side.
  *
  * Control connection, after the auth handshake (auth.h, purpose "pool"):

@@ -1,5 +1,6 @@
 /* pool_master: the master side, in the master helper. */
 #include "helper.h"
+#include "clock.h"
 #include "net.h"
 #include "pool.h"
 
@@ -129,7 +130,7 @@ master_connect(struct master *m)
 		return -1;
 	}
 	if (auth_client_session(m->cfd, o->key, o->keylen, POOL_PURPOSE,
-		helper_now() + POOL_AUTH_WAIT, m->chal, what,
+		clock_now() + POOL_AUTH_WAIT, m->chal, what,
 		sizeof(what)) == -1) {
 		e = errno;
 		if (e == EACCES)
@@ -234,8 +235,7 @@ master_prove(struct master *m, int sock, unsigned seq, const char *name)
 	if (auth_attach_mac(m->o->key, m->o->keylen, m->chal, seq, name, mac) ==
 		0 &&
 	    pool_proof_line(line, sizeof(line), mac) == 0)
-		rc = auth_writeline(
-		    sock, line, helper_now() + POOL_CONNECT_WAIT);
+		rc = line_write(sock, line, clock_now() + POOL_CONNECT_WAIT);
 	explicit_bzero(mac, sizeof(mac));
 	explicit_bzero(line, sizeof(line));
 	return rc;
@@ -252,8 +252,8 @@ master_answer(struct master *m, const char *name, unsigned seq)
 	struct pool_msg msg;
 	int sock;
 
-	if (auth_readline(m->cfd, line, sizeof(line),
-		helper_now() + POOL_LINE_WAIT) == -1) {
+	if (line_read(m->cfd, line, sizeof(line),
+		clock_now() + POOL_LINE_WAIT) == -1) {
 		if (!pool_stop)
 			pool_say(m->msgfd, 'E', "%s port %d: %s: %s", o->host,
 			    o->port, "waiting for a port", strerror(errno));
@@ -350,8 +350,8 @@ master_session(struct master *m, const char **q, size_t n)
 		for (; sent < n && sent - done < MASTER_WINDOW; sent++) {
 			pool_encode(
 			    line, sizeof(line), POOL_DAEMON, q[sent], 0);
-			if (auth_writeline(m->cfd, line,
-				helper_now() + POOL_LINE_WAIT) == -1) {
+			if (line_write(m->cfd, line,
+				clock_now() + POOL_LINE_WAIT) == -1) {
 				if (!pool_stop)
 					pool_say(m->msgfd, 'E',
 					    "%s port %d: asking for a port: %s",
@@ -375,9 +375,9 @@ master_end(struct master *m)
 	struct pool_msg msg;
 
 	pool_encode(line, sizeof(line), POOL_END, NULL, 0);
-	if (auth_writeline(m->cfd, line, helper_now() + POOL_LINE_WAIT) == -1 ||
-	    auth_readline(m->cfd, line, sizeof(line),
-		helper_now() + POOL_LINE_WAIT) == -1 ||
+	if (line_write(m->cfd, line, clock_now() + POOL_LINE_WAIT) == -1 ||
+	    line_read(m->cfd, line, sizeof(line),
+		clock_now() + POOL_LINE_WAIT) == -1 ||
 	    pool_decode(line, &msg) == -1 || msg.verb != POOL_BYE)
 		if (!pool_stop)
 			pool_say(m->msgfd, 'E', "%s port %d: no BYE after END",
@@ -416,7 +416,7 @@ static void
 master_pause(struct master *m, int ms)
 {
 	struct pollfd pfd = {m->msgfd, 0, 0};
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	struct timespec ts = clock_ts(ms * 1000000LL);
 
 	if (pool_stop || pool_child)
 		return;
@@ -429,18 +429,18 @@ master_pause(struct master *m, int ms)
 static void
 master_kill(struct master *m)
 {
-	int64_t deadline = helper_now() + POOL_STOP_WAIT;
+	int64_t deadline = clock_now() + POOL_STOP_WAIT;
 	size_t i;
 
 	for (i = 0; i < m->nd; i++)
 		kill(-m->d[i].pid, SIGTERM);
-	while (master_reap(m, 1) && helper_now() < deadline)
+	while (master_reap(m, 1) && clock_now() < deadline)
 		master_pause(m, 50);
 	for (i = 0; i < m->nd; i++)
 		kill(-m->d[i].pid, SIGKILL);
 	/* What escaped the groups (setsid) is not ours to wait for long. */
-	deadline = helper_now() + POOL_SEC;
-	while (master_reap(m, 1) && helper_now() < deadline)
+	deadline = clock_now() + POOL_SEC;
+	while (master_reap(m, 1) && clock_now() < deadline)
 		master_pause(m, 20);
 }
 
@@ -474,10 +474,7 @@ pool_master_main(void *arg, int msgfd)
 	m.o = o;
 	m.msgfd = msgfd;
 	m.cfd = -1;
-	sigprocmask(SIG_BLOCK, NULL, &m.waitmask);
-	sigdelset(&m.waitmask, SIGINT);
-	sigdelset(&m.waitmask, SIGHUP);
-	sigdelset(&m.waitmask, SIGTERM);
+	clock_stop_block(&m.waitmask); /* blocked already (pool_sigset) */
 	sigdelset(&m.waitmask, SIGCHLD);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	if ((m.d = calloc(o->dir->n + 1, sizeof(*m.d))) == NULL) {
@@ -486,10 +483,7 @@ pool_master_main(void *arg, int msgfd)
 	}
 	/* While talking to the pool a stop interrupts the I/O (EINTR);
 	 * SIGCHLD stays blocked so that a daemon's end does not. */
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGHUP);
-	sigaddset(&stops, SIGTERM);
+	clock_stop_mask(&stops);
 	sigprocmask(SIG_UNBLOCK, &stops, NULL);
 	if (master_connect(&m) == -1) {
 		m.failed = 1;

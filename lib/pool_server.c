@@ -1,8 +1,10 @@
 /* pool_server: the pool side, in the pool helper. */
 #include "bind.h"
+#include "clock.h"
 #include "helper.h"
 #include "helper_argv.h"
 #include "input.h"
+#include "line.h"
 #include "net.h"
 #include "parse.h"
 #include "pool.h"
@@ -58,7 +60,7 @@ struct pool_server {
 static int
 pool_send(struct pool_conn *c, const char *line)
 {
-	return auth_writeline(c->fd, line, helper_now());
+	return line_write(c->fd, line, clock_now());
 }
 
 static void
@@ -102,7 +104,7 @@ pool_accept(struct pool_server *s)
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		c->state = PC_AUTH;
-		c->deadline = helper_now() + POOL_AUTH_WAIT;
+		c->deadline = clock_now() + POOL_AUTH_WAIT;
 		s->nconn++;
 		net_addr_str(fd, 1, c->peer, sizeof(c->peer));
 		if (auth_challenge_new(
@@ -222,7 +224,7 @@ pool_req_start(struct pool_server *s, struct pool_conn *c, struct pool_req *r,
 	io.cap = POOL_RING_SIZE;
 	io.one = 1;
 	io.proof = mac;
-	input_argv(&io, &a);
+	helper_argv_input(&io, &a);
 	r->pid =
 	    helper_spawn(input_main, &io, "bashsock-in", a.argv, env, &r->rfd);
 	explicit_bzero(var, sizeof(var));
@@ -274,7 +276,7 @@ pool_req_finish(struct pool_server *s, struct pool_req *r)
 	pb = &s->bind[s->nbind++];
 	memset(pb, 0, sizeof(*pb));
 	pb->pid = r->pid;
-	pb->attach_by = helper_now() + POOL_ATTACH_WAIT;
+	pb->attach_by = clock_now() + POOL_ATTACH_WAIT;
 	if (bind_open(&pb->b, s->o->ns, r->name) == -1)
 		pb->attached = 1; /* gone already: the reaper will see */
 	pool_say(s->msgfd, 'O', "%s %d %ld", r->name, port, (long)r->pid);
@@ -302,7 +304,7 @@ pool_batch_flush(
 		pool_conn_drop(s, c);
 		return -1;
 	}
-	c->deadline = helper_now() + POOL_IDLE_WAIT;
+	c->deadline = clock_now() + POOL_IDLE_WAIT;
 	return 0;
 }
 
@@ -326,7 +328,7 @@ pool_auth_line(struct pool_server *s, struct pool_conn *c, const char *line)
 		return -1;
 	}
 	c->state = PC_SESSION;
-	c->deadline = helper_now() + POOL_IDLE_WAIT;
+	c->deadline = clock_now() + POOL_IDLE_WAIT;
 	return 0;
 }
 
@@ -355,13 +357,9 @@ pool_conn_lines(struct pool_server *s, struct pool_conn *c)
 	struct pool_req req[POOL_BATCH];
 	struct pool_msg m;
 	size_t n = 0, off = 0, k;
-	char *line, *nl;
+	char *line;
 
-	while ((nl = memchr(c->buf + off, '\n', c->len - off)) != NULL) {
-		line = c->buf + off;
-		*nl = '\0';
-		k = (size_t)(nl - line);
-		off += k + 1;
+	while ((line = line_take(c->buf, c->len, &off, &k)) != NULL) {
 		/* Not a line of ours: too long, or a NUL byte in it. */
 		if (k >= AUTH_LINE_MAX || strlen(line) != k)
 			goto drop;
@@ -416,8 +414,7 @@ pool_conn_read(struct pool_server *s, struct pool_conn *c)
 	c->len += (size_t)n;
 	if ((off = pool_conn_lines(s, c)) == -1)
 		return;
-	c->len -= (size_t)off;
-	memmove(c->buf, c->buf + off, c->len);
+	line_drop(c->buf, &c->len, (size_t)off);
 	if (c->len >= AUTH_LINE_MAX)
 		pool_conn_drop(s, c); /* longer than a line may be */
 }
@@ -507,7 +504,7 @@ pool_timeout(const struct pool_server *s, int64_t now)
 	for (i = 0; i < s->nbind; i++)
 		if (!s->bind[i].attached && t > POOL_SEC / 5)
 			t = POOL_SEC / 5;
-	return t <= 0 ? 0 : (int)((t + 999999) / 1000000);
+	return clock_ms(t);
 }
 
 /* Waits for the next event and handles it. */
@@ -518,7 +515,7 @@ pool_server_step(struct pool_server *s)
 	struct pool_conn *who[2 + POOL_CONN_MAX];
 	struct timespec ts;
 	nfds_t n = 0, i;
-	int ms, k;
+	int k;
 
 	pfd[n].fd = s->msgfd;
 	pfd[n].events = 0; /* POLLERR: the shell is gone */
@@ -535,9 +532,7 @@ pool_server_step(struct pool_server *s)
 		pfd[n].events = POLLIN;
 		who[n++] = &s->conn[k];
 	}
-	ms = pool_timeout(s, helper_now());
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	ts = clock_ts(pool_timeout(s, clock_now()) * 1000000LL);
 	if (pool_stop || pool_child || ppoll(pfd, n, &ts, &s->waitmask) <= 0)
 		return;
 	if (pfd[0].revents != 0) {
@@ -568,8 +563,8 @@ pool_server_close(struct pool_server *s)
 		pool_conn_drop(s, &s->conn[k]);
 	for (i = 0; i < s->nbind; i++)
 		kill(s->bind[i].pid, SIGTERM);
-	deadline = helper_now() + POOL_STOP_WAIT;
-	while (pool_reap(s), s->nbind > 0 && helper_now() < deadline)
+	deadline = clock_now() + POOL_STOP_WAIT;
+	while (pool_reap(s), s->nbind > 0 && clock_now() < deadline)
 		if (!pool_child)
 			ppoll(NULL, 0, &ts, &s->waitmask);
 	for (i = 0; i < s->nbind; i++) {
@@ -594,10 +589,7 @@ pool_server_main(void *arg, int msgfd)
 	s.msgfd = msgfd;
 	for (k = 0; k < POOL_CONN_MAX; k++)
 		s.conn[k].fd = -1;
-	sigprocmask(SIG_BLOCK, NULL, &s.waitmask);
-	sigdelset(&s.waitmask, SIGINT);
-	sigdelset(&s.waitmask, SIGHUP);
-	sigdelset(&s.waitmask, SIGTERM);
+	clock_stop_block(&s.waitmask); /* blocked already (pool_sigset) */
 	sigdelset(&s.waitmask, SIGCHLD);
 
 	s.lfd = net_listen(o->addr, o->port, 64, err, sizeof(err));
@@ -612,8 +604,8 @@ pool_server_main(void *arg, int msgfd)
 		pool_reap(&s);
 		if (pool_stop || s.gone)
 			break;
-		pool_expire(&s, helper_now());
-		pool_attach_check(&s, helper_now());
+		pool_expire(&s, clock_now());
+		pool_attach_check(&s, clock_now());
 	}
 	if (pool_stop || s.gone) {
 		pool_server_close(&s);

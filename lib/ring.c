@@ -1,5 +1,6 @@
 /* ring: shared byte ring; see ring.h for the invariant. */
 #include "ring.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +24,7 @@ ring_futex_wait(uint32_t *w, uint32_t val, int64_t timeout_ns)
 	struct timespec ts, *tp = NULL;
 
 	if (timeout_ns >= 0) {
-		ts.tv_sec = timeout_ns / 1000000000;
-		ts.tv_nsec = timeout_ns % 1000000000;
+		ts = clock_ts(timeout_ns);
 		tp = &ts;
 	}
 	if (syscall(SYS_futex, w, FUTEX_WAIT, val, tp, NULL, 0) == -1) {

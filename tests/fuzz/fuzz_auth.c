@@ -14,7 +14,7 @@
  *      socketpair: it fails cleanly (EPROTO, EACCES or ECONNRESET, with
  *      err set), never succeeds, never reads past what it was given
  *   3  a client's whole side, fed to auth_server the same way
- *   4  a byte stream and a buffer size for auth_readline over a pipe:
+ *   4  a byte stream and a buffer size for line_read over a pipe:
  *      what it returns is exactly the bytes before the first newline, and
  *      it leaves everything after that newline unread
  *   5  a server's first line for auth_proof_new, then its answer line for
@@ -28,6 +28,7 @@
  *   make fuzz-build && build/fuzz/fuzz_auth tests/fuzz/corpus/auth
  */
 #include "auth.h"
+#include "clock.h"
 #include "helper.h"
 
 #include <errno.h>
@@ -54,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	} while (0)
 
 #define PURPOSE "trigger"
-#define DEADLINE (helper_now() + 10000000000LL)
+#define DEADLINE (clock_now() + 10000000000LL)
 
 /* A NUL-terminated copy of n bytes. */
 static char *
@@ -228,7 +229,7 @@ mode_readline(const uint8_t *p, size_t n)
 	close(fd[1]);
 	if ((buf = malloc(len)) == NULL)
 		abort();
-	got = auth_readline(fd[0], buf, len, DEADLINE);
+	got = line_read(fd[0], buf, len, DEADLINE);
 	nl = memchr(p, '\n', n);
 	before = nl != NULL ? (size_t)(nl - p) : n;
 	if (nl != NULL && before <= len - 1) {

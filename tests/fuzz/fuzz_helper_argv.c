@@ -4,12 +4,13 @@
  * allocation of exactly its size, argv itself exactly argc + 1 pointers,
  * so a parser reading past a word or past argv[argc] trips ASan).
  *
- * input_args_parse and output_args_parse each refuse it with EINVAL, or
- * accept it; at most one of them accepts. What they accept is within the
- * ranges helper_argv.h documents (checked here independently), points into
+ * helper_argv_parse_input and helper_argv_parse_output each refuse it with
+ * EINVAL, or accept it; at most one of them accepts. What they accept is within
+ * the ranges helper_argv.h documents (checked here independently), points into
  * argv (the -A prefixes are parsed into the options: their list is "any"
  * exactly when there is none), and is canonical: formatting it again with
- * input_argv or output_argv gives back exactly the words from argv[1] on.
+ * helper_argv_input or helper_argv_output gives back exactly the words from
+ * argv[1] on.
  *
  *   make fuzz-build &&
  *       build/fuzz/fuzz_helper_argv tests/fuzz/corpus/helper_argv
@@ -75,7 +76,7 @@ check_input(int argc, char *const *argv)
 	struct helper_argv a;
 
 	errno = 0;
-	if (input_args_parse(argc, argv, &o) == -1) {
+	if (helper_argv_parse_input(argc, argv, &o) == -1) {
 		CHECK(errno == EINVAL);
 		return 0;
 	}
@@ -91,7 +92,7 @@ check_input(int argc, char *const *argv)
 	CHECK(o.acl.n <= ACL_MAX);
 	CHECK((o.acl.n == 0) == (strcmp(argv[8], "any") == 0));
 	CHECK(argc == 10 ? o.addr == argv[9] : o.addr == NULL);
-	input_argv(&o, &a);
+	helper_argv_input(&o, &a);
 	CHECK(strcmp(a.argv[0], "bashsock-in") == 0);
 	check_same(&a, argc, argv);
 	return 1;
@@ -104,7 +105,7 @@ check_output(int argc, char *const *argv)
 	struct helper_argv a;
 
 	errno = 0;
-	if (output_args_parse(argc, argv, &o) == -1) {
+	if (helper_argv_parse_output(argc, argv, &o) == -1) {
 		CHECK(errno == EINVAL);
 		return 0;
 	}
@@ -117,7 +118,7 @@ check_output(int argc, char *const *argv)
 	CHECK(o.timeout >= 1 &&
 	      o.timeout <= (int64_t)PARSE_SECS_MAX * 1000000000LL);
 	CHECK(o.reconnect == 0 || o.reconnect == 1);
-	output_argv(&o, &a);
+	helper_argv_output(&o, &a);
 	CHECK(strcmp(a.argv[0], "bashsock-out") == 0);
 	check_same(&a, argc, argv);
 	return 1;

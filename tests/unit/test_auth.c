@@ -4,6 +4,7 @@
  * Prints each failure on stderr; exits non-zero when any.
  */
 #include "auth.h"
+#include "clock.h"
 #include "check.h"
 #include "helper.h"
 
@@ -50,7 +51,7 @@ peer_run(void *arg)
 		    p->deadline, p->msg, sizeof(p->msg));
 	p->err = p->rc == -1 ? errno : 0;
 	if (p->rc == 0 && p->after != NULL)
-		auth_writeline(p->fd, p->after, p->deadline);
+		line_write(p->fd, p->after, p->deadline);
 	return NULL;
 }
 
@@ -65,7 +66,7 @@ peer_init(struct peer *p, int fd, int server, const char *key,
 	p->key = key;
 	p->keylen = strlen(key);
 	p->purpose = purpose;
-	p->deadline = helper_now() + ms * MS;
+	p->deadline = clock_now() + ms * MS;
 }
 
 static void
@@ -110,7 +111,7 @@ unpair(int sv[2])
 static int64_t
 in_ms(int ms)
 {
-	return helper_now() + ms * MS;
+	return clock_now() + ms * MS;
 }
 
 /* Lowercase hex of HMAC-SHA256(key, msg) into out (65 bytes). */
@@ -146,11 +147,11 @@ test_right_key(int nonblock)
 	peer_join(&s);
 	CHECK(s.rc == 0);
 	/* The line I/O carries on where the handshake stopped. */
-	CHECK(auth_writeline(sv[0], "SERVER FIRST", in_ms(500)) == 0);
-	CHECK(auth_writeline(sv[1], "CLIENT LINE", in_ms(500)) == 0);
-	CHECK(auth_readline(sv[1], buf, sizeof(buf), in_ms(500)) == 12);
+	CHECK(line_write(sv[0], "SERVER FIRST", in_ms(500)) == 0);
+	CHECK(line_write(sv[1], "CLIENT LINE", in_ms(500)) == 0);
+	CHECK(line_read(sv[1], buf, sizeof(buf), in_ms(500)) == 12);
 	CHECK(strcmp(buf, "SERVER FIRST") == 0);
-	CHECK(auth_readline(sv[0], buf, sizeof(buf), in_ms(500)) == 11);
+	CHECK(line_read(sv[0], buf, sizeof(buf), in_ms(500)) == 11);
 	CHECK(strcmp(buf, "CLIENT LINE") == 0);
 	unpair(sv);
 }
@@ -192,12 +193,11 @@ test_session_challenge(void)
 		if (pthread_create(&c.thread, NULL, sess_run, &c) != 0)
 			exit(2);
 		CHECK(auth_challenge_new(&ch, "pool", line, sizeof(line)) == 0);
-		CHECK(auth_writeline(sv[0], line, in_ms(2000)) == 0);
-		CHECK(
-		    auth_readline(sv[0], line, sizeof(line), in_ms(2000)) > 0);
+		CHECK(line_write(sv[0], line, in_ms(2000)) == 0);
+		CHECK(line_read(sv[0], line, sizeof(line), in_ms(2000)) > 0);
 		auth_challenge_check(
 		    &ch, "sesame", 6, line, reply, sizeof(reply));
-		CHECK(auth_writeline(sv[0], reply, in_ms(2000)) == 0);
+		CHECK(line_write(sv[0], reply, in_ms(2000)) == 0);
 		pthread_join(c.thread, NULL);
 		if (k == 0)
 			CHECK(c.rc == 0 && strcmp(c.chal, ch.hex) == 0);
@@ -220,7 +220,7 @@ test_no_overread(void)
 	s.after = "PORT 4242"; /* written by the thread right after OK */
 	peer_go(&s);
 	CHECK(auth_client(sv[1], "k", 1, "pool", in_ms(2000), NULL, 0) == 0);
-	CHECK(auth_readline(sv[1], buf, sizeof(buf), in_ms(2000)) == 9);
+	CHECK(line_read(sv[1], buf, sizeof(buf), in_ms(2000)) == 9);
 	CHECK(strcmp(buf, "PORT 4242") == 0);
 	peer_join(&s);
 	CHECK(s.rc == 0);
@@ -298,11 +298,11 @@ test_timeouts(void)
 
 	/* Server, silent client. */
 	pair(sv);
-	t0 = helper_now();
+	t0 = clock_now();
 	rc = auth_server(
 	    sv[0], "k", 1, "trigger", t0 + 200 * MS, msg, sizeof(msg));
 	e = errno;
-	dt = (helper_now() - t0) / MS;
+	dt = (clock_now() - t0) / MS;
 	CHECK(rc == -1 && e == ETIMEDOUT);
 	CHECK(strcmp(msg, "reading the proof") == 0);
 	CHECK(dt >= 199 && dt < 450);
@@ -310,11 +310,11 @@ test_timeouts(void)
 
 	/* Client, silent server. */
 	pair(sv);
-	t0 = helper_now();
+	t0 = clock_now();
 	rc = auth_client(
 	    sv[1], "k", 1, "trigger", t0 + 200 * MS, msg, sizeof(msg));
 	e = errno;
-	dt = (helper_now() - t0) / MS;
+	dt = (clock_now() - t0) / MS;
 	CHECK(rc == -1 && e == ETIMEDOUT);
 	CHECK(strcmp(msg, "reading the challenge") == 0);
 	CHECK(dt >= 199 && dt < 450);
@@ -323,10 +323,10 @@ test_timeouts(void)
 	/* Server, client that stops mid-line. */
 	pair(sv);
 	CHECK(write(sv[1], "BASHSOCK/1 PRO", 14) == 14);
-	t0 = helper_now();
+	t0 = clock_now();
 	rc = auth_server(sv[0], "k", 1, "trigger", t0 + 200 * MS, NULL, 0);
 	e = errno;
-	dt = (helper_now() - t0) / MS;
+	dt = (clock_now() - t0) / MS;
 	CHECK(rc == -1 && e == ETIMEDOUT);
 	CHECK(dt >= 199 && dt < 450);
 	unpair(sv);
@@ -334,8 +334,8 @@ test_timeouts(void)
 	/* A deadline already past still returns a line that is there. */
 	pair(sv);
 	CHECK(write(sv[1], "ready\n", 6) == 6);
-	CHECK(auth_readline(sv[0], buf, sizeof(buf), helper_now() - MS) == 5);
-	CHECK(auth_readline(sv[0], buf, sizeof(buf), helper_now() - MS) == -1 &&
+	CHECK(line_read(sv[0], buf, sizeof(buf), clock_now() - MS) == 5);
+	CHECK(line_read(sv[0], buf, sizeof(buf), clock_now() - MS) == -1 &&
 	      errno == ETIMEDOUT);
 	unpair(sv);
 }
@@ -351,25 +351,23 @@ test_long_lines(void)
 	pair(sv);
 	memset(line, 'a', sizeof(line));
 	line[AUTH_LINE_MAX - 1] = '\0';
-	CHECK(auth_writeline(sv[1], line, in_ms(500)) == 0);
-	CHECK(auth_readline(sv[0], buf, sizeof(buf), in_ms(500)) ==
+	CHECK(line_write(sv[1], line, in_ms(500)) == 0);
+	CHECK(line_read(sv[0], buf, sizeof(buf), in_ms(500)) ==
 	      AUTH_LINE_MAX - 1);
 	line[AUTH_LINE_MAX - 1] = 'a';
 	line[AUTH_LINE_MAX] = '\0';
-	CHECK(
-	    auth_writeline(sv[1], line, in_ms(500)) == -1 && errno == EMSGSIZE);
+	CHECK(line_write(sv[1], line, in_ms(500)) == -1 && errno == EMSGSIZE);
 	line[AUTH_LINE_MAX] = '\n';
 	CHECK(write(sv[1], line, 600) == 600);
-	CHECK(auth_readline(sv[0], buf, sizeof(buf), in_ms(500)) == -1 &&
+	CHECK(line_read(sv[0], buf, sizeof(buf), in_ms(500)) == -1 &&
 	      errno == EMSGSIZE);
-	CHECK(
-	    auth_writeline(sv[1], "a\nb", in_ms(500)) == -1 && errno == EINVAL);
+	CHECK(line_write(sv[1], "a\nb", in_ms(500)) == -1 && errno == EINVAL);
 	unpair(sv);
 
 	/* In the handshake an over-long line is a protocol error. */
 	pair(sv);
 	peer_start(&s, sv[0], 1, "k", "trigger", 2000);
-	CHECK(auth_readline(sv[1], buf, sizeof(buf), in_ms(2000)) > 0);
+	CHECK(line_read(sv[1], buf, sizeof(buf), in_ms(2000)) > 0);
 	memset(line, 'f', 600);
 	line[600] = '\n';
 	CHECK(write(sv[1], line, 601) == 601);
@@ -397,14 +395,14 @@ junk_proof(const char *bad, size_t len)
 
 	pair(sv);
 	peer_start(&s, sv[0], 1, "k", "trigger", 2000);
-	CHECK(auth_readline(sv[1], buf, sizeof(buf), in_ms(2000)) > 0);
+	CHECK(line_read(sv[1], buf, sizeof(buf), in_ms(2000)) > 0);
 	CHECK(write(sv[1], bad, len) == (ssize_t)len);
 	peer_join(&s);
 	CHECK(s.rc == -1 && s.err == EPROTO);
 	if (s.err != EPROTO)
 		fprintf(stderr, "  with %.*s", (int)len, bad);
 	shutdown(sv[0], SHUT_WR);
-	CHECK(auth_readline(sv[1], buf, sizeof(buf), in_ms(500)) == -1 &&
+	CHECK(line_read(sv[1], buf, sizeof(buf), in_ms(500)) == -1 &&
 	      errno == ECONNRESET);
 	unpair(sv);
 }
@@ -416,7 +414,7 @@ junk_challenge(const char *bad)
 	int sv[2];
 
 	pair(sv);
-	CHECK(auth_writeline(sv[0], bad, in_ms(500)) == 0);
+	CHECK(line_write(sv[0], bad, in_ms(500)) == 0);
 	CHECK(
 	    auth_client(sv[1], "k", 1, "trigger", in_ms(500), NULL, 0) == -1 &&
 	    errno == EPROTO);
@@ -484,7 +482,7 @@ test_denied_upfront(void)
 	int sv[2];
 
 	pair(sv);
-	CHECK(auth_writeline(sv[0], "BASHSOCK/1 DENIED", in_ms(500)) == 0);
+	CHECK(line_write(sv[0], "BASHSOCK/1 DENIED", in_ms(500)) == 0);
 	CHECK(auth_client(sv[1], "k", 1, "pool", in_ms(500), NULL, 0) == -1 &&
 	      errno == EACCES);
 	unpair(sv);
@@ -516,12 +514,12 @@ test_replay(void)
 	pair(b);
 	peer_start(&s, a[0], 1, key, "trigger", 2000);
 	peer_start(&c, b[1], 0, key, "trigger", 2000);
-	CHECK(auth_readline(a[1], chal, sizeof(chal), in_ms(2000)) > 0);
-	CHECK(auth_writeline(b[0], chal, in_ms(2000)) == 0);
-	CHECK(auth_readline(b[0], proof, sizeof(proof), in_ms(2000)) > 0);
-	CHECK(auth_writeline(a[1], proof, in_ms(2000)) == 0);
-	CHECK(auth_readline(a[1], ok, sizeof(ok), in_ms(2000)) > 0);
-	CHECK(auth_writeline(b[0], ok, in_ms(2000)) == 0);
+	CHECK(line_read(a[1], chal, sizeof(chal), in_ms(2000)) > 0);
+	CHECK(line_write(b[0], chal, in_ms(2000)) == 0);
+	CHECK(line_read(b[0], proof, sizeof(proof), in_ms(2000)) > 0);
+	CHECK(line_write(a[1], proof, in_ms(2000)) == 0);
+	CHECK(line_read(a[1], ok, sizeof(ok), in_ms(2000)) > 0);
+	CHECK(line_write(b[0], ok, in_ms(2000)) == 0);
 	peer_join(&s);
 	peer_join(&c);
 	CHECK(s.rc == 0 && c.rc == 0);
@@ -541,10 +539,10 @@ test_replay(void)
 	/* The recorded proof against a fresh challenge: DENIED. */
 	pair(a);
 	peer_start(&s, a[0], 1, key, "trigger", 2000);
-	CHECK(auth_readline(a[1], buf, sizeof(buf), in_ms(2000)) > 0);
+	CHECK(line_read(a[1], buf, sizeof(buf), in_ms(2000)) > 0);
 	CHECK(strcmp(buf, chal) != 0);
-	CHECK(auth_writeline(a[1], proof, in_ms(2000)) == 0);
-	CHECK(auth_readline(a[1], buf, sizeof(buf), in_ms(2000)) > 0);
+	CHECK(line_write(a[1], proof, in_ms(2000)) == 0);
+	CHECK(line_read(a[1], buf, sizeof(buf), in_ms(2000)) > 0);
 	CHECK(strcmp(buf, "BASHSOCK/1 DENIED") == 0);
 	peer_join(&s);
 	CHECK(s.rc == -1 && s.err == EACCES);
@@ -554,10 +552,10 @@ test_replay(void)
 	 * makes the old OK worthless. */
 	pair(b);
 	peer_start(&c, b[1], 0, key, "trigger", 2000);
-	CHECK(auth_writeline(b[0], chal, in_ms(2000)) == 0);
-	CHECK(auth_readline(b[0], buf, sizeof(buf), in_ms(2000)) > 0);
+	CHECK(line_write(b[0], chal, in_ms(2000)) == 0);
+	CHECK(line_read(b[0], buf, sizeof(buf), in_ms(2000)) > 0);
 	CHECK(strcmp(buf, proof) != 0);
-	CHECK(auth_writeline(b[0], ok, in_ms(2000)) == 0);
+	CHECK(line_write(b[0], ok, in_ms(2000)) == 0);
 	peer_join(&c);
 	CHECK(c.rc == -1 && c.err == EACCES);
 	CHECK(strcmp(c.msg, "peer does not know the key") == 0);
@@ -577,19 +575,19 @@ test_wire_format(void)
 
 	pair(sv);
 	peer_start(&s, sv[0], 1, "doc-key", "pool", 2000);
-	CHECK(auth_readline(sv[1], buf, sizeof(buf), in_ms(2000)) ==
+	CHECK(line_read(sv[1], buf, sizeof(buf), in_ms(2000)) ==
 	      (ssize_t)strlen("BASHSOCK/1 CHALLENGE pool ") + 64);
 	chal = buf + strlen("BASHSOCK/1 CHALLENGE pool ");
 	snprintf(
 	    msg, sizeof(msg), "bashsock/1 client pool %.64s %s", chal, nonce);
 	hmac_hex(mac, "doc-key", msg);
 	snprintf(line, sizeof(line), "BASHSOCK/1 PROOF %s %s", mac, nonce);
-	CHECK(auth_writeline(sv[1], line, in_ms(2000)) == 0);
+	CHECK(line_write(sv[1], line, in_ms(2000)) == 0);
 	snprintf(
 	    msg, sizeof(msg), "bashsock/1 server pool %.64s %s", chal, nonce);
 	hmac_hex(mac, "doc-key", msg);
 	snprintf(line, sizeof(line), "BASHSOCK/1 OK %s", mac);
-	CHECK(auth_readline(sv[1], buf, sizeof(buf), in_ms(2000)) > 0);
+	CHECK(line_read(sv[1], buf, sizeof(buf), in_ms(2000)) > 0);
 	CHECK(strcmp(buf, line) == 0);
 	peer_join(&s);
 	CHECK(s.rc == 0);
@@ -606,7 +604,7 @@ test_challenge_api(void)
 
 	pair(sv);
 	CHECK(auth_challenge_new(&ch, "trigger", line, sizeof(line)) == 0);
-	CHECK(auth_writeline(sv[0], line, in_ms(500)) == 0);
+	CHECK(line_write(sv[0], line, in_ms(500)) == 0);
 	CHECK(
 	    auth_challenge_new(&ch, "bad purpose", line, sizeof(line)) == -1 &&
 	    errno == EINVAL);
@@ -650,10 +648,10 @@ test_eintr(void)
 	sigaction(SIGUSR1, &sa, NULL);
 	pair(sv);
 	pthread_create(&t, NULL, poke, &self);
-	t0 = helper_now();
-	rc = (int)auth_readline(sv[0], buf, sizeof(buf), t0 + 5000 * MS);
+	t0 = clock_now();
+	rc = (int)line_read(sv[0], buf, sizeof(buf), t0 + 5000 * MS);
 	e = errno;
-	dt = (helper_now() - t0) / MS;
+	dt = (clock_now() - t0) / MS;
 	pthread_join(t, NULL);
 	CHECK(rc == -1 && e == EINTR && got_sig == SIGUSR1);
 	CHECK(dt < 1000);
@@ -671,9 +669,9 @@ test_eof_and_full(void)
 	pair(sv);
 	CHECK(write(sv[1], "half", 4) == 4);
 	close(sv[1]);
-	CHECK(auth_readline(sv[0], buf, sizeof(buf), in_ms(500)) == -1 &&
+	CHECK(line_read(sv[0], buf, sizeof(buf), in_ms(500)) == -1 &&
 	      errno == ECONNRESET);
-	CHECK(auth_readline(sv[0], buf, sizeof(buf), in_ms(500)) == -1 &&
+	CHECK(line_read(sv[0], buf, sizeof(buf), in_ms(500)) == -1 &&
 	      errno == ECONNRESET);
 	close(sv[0]);
 
@@ -682,14 +680,14 @@ test_eof_and_full(void)
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	memset(line, 'x', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\0';
-	t0 = helper_now();
+	t0 = clock_now();
 	for (i = 0; i < 100000 && rc == 0; i++)
-		rc = auth_writeline(sv[0], line, helper_now() + 100 * MS);
-	dt = (helper_now() - t0) / MS;
+		rc = line_write(sv[0], line, clock_now() + 100 * MS);
+	dt = (clock_now() - t0) / MS;
 	CHECK(rc == -1 && errno == ETIMEDOUT);
 	CHECK(dt < 1000);
 	close(sv[1]);
-	CHECK(auth_writeline(sv[0], "x", in_ms(100)) == -1 &&
+	CHECK(line_write(sv[0], "x", in_ms(100)) == -1 &&
 	      (errno == EPIPE || errno == ECONNRESET));
 	close(sv[0]);
 }

@@ -34,9 +34,9 @@ in_round_trip(const struct input_opts *o)
 	struct input_opts back;
 	struct output_opts other;
 
-	input_argv(o, &a);
+	helper_argv_input(o, &a);
 	CHECK(strcmp(a.argv[0], "bashsock-in") == 0);
-	CHECK(input_args_parse(argc_of(a.argv), a.argv, &back) == 0);
+	CHECK(helper_argv_parse_input(argc_of(a.argv), a.argv, &back) == 0);
 	CHECK(same(back.ns, o->ns) && same(back.id, o->id));
 	CHECK(same(back.addr, o->addr));
 	CHECK(back.port == o->port && back.cap == o->cap);
@@ -45,7 +45,7 @@ in_round_trip(const struct input_opts *o)
 	CHECK(
 	    back.acl.n == o->acl.n &&
 	    memcmp(back.acl.p, o->acl.p, sizeof(o->acl.p[0]) * o->acl.n) == 0);
-	CHECK(output_args_parse(argc_of(a.argv), a.argv, &other) == -1);
+	CHECK(helper_argv_parse_output(argc_of(a.argv), a.argv, &other) == -1);
 }
 
 static void
@@ -55,14 +55,14 @@ out_round_trip(const struct output_opts *o)
 	struct output_opts back;
 	struct input_opts other;
 
-	output_argv(o, &a);
+	helper_argv_output(o, &a);
 	CHECK(strcmp(a.argv[0], "bashsock-out") == 0);
-	CHECK(output_args_parse(argc_of(a.argv), a.argv, &back) == 0);
+	CHECK(helper_argv_parse_output(argc_of(a.argv), a.argv, &back) == 0);
 	CHECK(same(back.ns, o->ns) && same(back.id, o->id));
 	CHECK(same(back.host, o->host));
 	CHECK(back.port == o->port && back.cap == o->cap);
 	CHECK(back.timeout == o->timeout && back.reconnect == o->reconnect);
-	CHECK(input_args_parse(argc_of(a.argv), a.argv, &other) == -1);
+	CHECK(helper_argv_parse_input(argc_of(a.argv), a.argv, &other) == -1);
 }
 
 static void
@@ -125,8 +125,9 @@ parse_words(const char *words, int in)
 	argv[argc] = NULL;
 	errno = 0;
 	if (in)
-		return input_args_parse(argc, argv, &io) == 0 ? 0 : -errno;
-	return output_args_parse(argc, argv, &oo) == 0 ? 0 : -errno;
+		return helper_argv_parse_input(argc, argv, &io) == 0 ? 0
+								     : -errno;
+	return helper_argv_parse_output(argc, argv, &oo) == 0 ? 0 : -errno;
 }
 
 static void

@@ -375,21 +375,24 @@ test_proof_take(void)
 	memset(&o, 0, sizeof(o));
 	CHECK(setenv(POOL_PROOF_ENV, MAC, 1) == 0);
 	v = getenv(POOL_PROOF_ENV);
-	CHECK(input_proof_take(&o, buf, sizeof(buf)) == 0);
+	CHECK(helper_argv_proof_take(&o, buf, sizeof(buf)) == 0);
 	CHECK(o.proof == buf && strcmp(buf, MAC) == 0);
 	CHECK(getenv(POOL_PROOF_ENV) == NULL);
 	CHECK(v != NULL && v[0] == '\0'); /* the bytes themselves, zeroed */
 	/* ... and cannot go without one, or with a bad one. */
 	errno = 0;
-	CHECK(input_proof_take(&o, buf, sizeof(buf)) == -1 && errno == EINVAL);
+	CHECK(helper_argv_proof_take(&o, buf, sizeof(buf)) == -1 &&
+	      errno == EINVAL);
 	CHECK(o.proof == NULL);
 	CHECK(setenv(POOL_PROOF_ENV, "short", 1) == 0);
-	CHECK(input_proof_take(&o, buf, sizeof(buf)) == -1 && o.proof == NULL);
+	CHECK(helper_argv_proof_take(&o, buf, sizeof(buf)) == -1 &&
+	      o.proof == NULL);
 	CHECK(getenv(POOL_PROOF_ENV) == NULL);
 	/* A binding of bind-input ignores the variable. */
 	o.port = 4000;
 	CHECK(setenv(POOL_PROOF_ENV, MAC, 1) == 0);
-	CHECK(input_proof_take(&o, buf, sizeof(buf)) == 0 && o.proof == NULL);
+	CHECK(helper_argv_proof_take(&o, buf, sizeof(buf)) == 0 &&
+	      o.proof == NULL);
 	unsetenv(POOL_PROOF_ENV);
 }
 

@@ -4,6 +4,7 @@
  * peers. Prints each failure on stderr; exits non-zero when any.
  */
 #include "auth.h"
+#include "clock.h"
 #include "check.h"
 #include "helper.h"
 #include "trigger.h"
@@ -74,12 +75,12 @@ raw(struct trigger_waiter *w)
 static int
 pump(struct trigger_waiter *w, struct trigger_sender *s, int *sr, int ms)
 {
-	int64_t end = helper_now() + ms * MS;
+	int64_t end = clock_now() + ms * MS;
 	char err[TRIGGER_ERR];
 	int wr = 0;
 
 	*sr = 0;
-	while (helper_now() < end) {
+	while (clock_now() < end) {
 		if (wr != 1)
 			wr = trigger_wait_step(w, 2 * MS, NULL);
 		if (s != NULL && *sr == 0)
@@ -104,7 +105,7 @@ idle(struct trigger_waiter *w, int ms)
 static int
 rawline(int fd, char *buf, size_t len)
 {
-	return (int)auth_readline(fd, buf, len, helper_now() + 2000 * MS);
+	return (int)line_read(fd, buf, len, clock_now() + 2000 * MS);
 }
 
 static void
@@ -129,10 +130,10 @@ test_wrong_key(void)
 	struct trigger_waiter *w = waiter("sesame");
 	struct trigger_sender *s = sender(w, "guess");
 	char err[TRIGGER_ERR];
-	int64_t end = helper_now() + 2000 * MS;
+	int64_t end = clock_now() + 2000 * MS;
 	int sr = 0, wr = 0;
 
-	while (sr == 0 && helper_now() < end) {
+	while (sr == 0 && clock_now() < end) {
 		wr = trigger_wait_step(w, 2 * MS, NULL);
 		sr = trigger_send_step(s, 2 * MS, NULL, err, sizeof(err));
 	}
@@ -273,16 +274,16 @@ test_deadline(void)
 	int fd;
 
 	fd = raw(w);
-	t0 = helper_now();
+	t0 = clock_now();
 	CHECK(idle(w, 10) == 0);
 	CHECK(trigger_wait_pending(w) == 1);
 	/* One step sleeps until the deadline, not in slices. */
 	while (trigger_wait_pending(w) == 1 &&
-	       helper_now() - t0 < TRIGGER_HANDSHAKE_NS + 1000 * MS)
+	       clock_now() - t0 < TRIGGER_HANDSHAKE_NS + 1000 * MS)
 		CHECK(trigger_wait_step(w, -1, NULL) == 0);
 	CHECK(trigger_wait_pending(w) == 0);
-	CHECK(helper_now() - t0 >= TRIGGER_HANDSHAKE_NS);
-	CHECK(helper_now() - t0 < TRIGGER_HANDSHAKE_NS + 500 * MS);
+	CHECK(clock_now() - t0 >= TRIGGER_HANDSHAKE_NS);
+	CHECK(clock_now() - t0 < TRIGGER_HANDSHAKE_NS + 500 * MS);
 	close(fd);
 	trigger_wait_close(w);
 }
@@ -375,18 +376,18 @@ test_signals(void)
 	CHECK(got_usr1 == 0);
 	sigprocmask(SIG_SETMASK, &old, NULL); /* delivered now */
 	CHECK(got_usr1 == 1);
-	t0 = helper_now();
+	t0 = clock_now();
 	CHECK(trigger_wait_step(w, -1, pending_flag) == 0);
 	CHECK(pending_calls == 1);
-	CHECK(helper_now() - t0 < 100 * MS);
+	CHECK(clock_now() - t0 < 100 * MS);
 
 	/* The race: a signal lands after the caller last looked but before
 	 * the wait sleeps; the wait lets it in and returns at once. */
 	got_usr1 = 0;
-	t0 = helper_now();
+	t0 = clock_now();
 	CHECK(trigger_wait_step(w, -1, pending_raise) == 0);
 	CHECK(got_usr1 == 1);
-	CHECK(helper_now() - t0 < 100 * MS);
+	CHECK(clock_now() - t0 < 100 * MS);
 	CHECK(trigger_wait_step(w, 0, NULL) == 0);
 	trigger_wait_close(w);
 }
