@@ -371,7 +371,7 @@ wr_exec(char *path, char **argv)
 {
 	sigset_t none;
 	char **shv;
-	int e, n;
+	int e;
 
 	restore_original_signals();
 	if (job_control)
@@ -379,17 +379,10 @@ wr_exec(char *path, char **argv)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(path, argv, export_env);
-	if ((e = errno) == ENOEXEC) {
-		/* No #! line: a shell script, as bash runs one. */
-		for (n = 0; argv[n] != NULL; n++)
-			;
-		if ((shv = malloc((size_t)(n + 2) * sizeof(*shv))) != NULL) {
-			shv[0] = "sh";
-			shv[1] = path;
-			memcpy(shv + 2, argv + 1, (size_t)n * sizeof(*shv));
-			execve("/bin/sh", shv, export_env);
-		}
-	}
+	/* No #! line: a shell script, as bash runs one. */
+	if ((e = errno) == ENOEXEC &&
+	    (shv = helper_sh_argv(path, argv)) != NULL)
+		execve("/bin/sh", shv, export_env);
 	builtin_error("%s: %s", path, strerror(e));
 	fflush(stderr);
 	_exit(e == ENOENT ? 127 : 126);
@@ -422,17 +415,13 @@ wr_argv(WORD_LIST *list)
 static int
 wr_run(char *path, char **argv)
 {
-	sigset_t all, waiting, old;
+	sigset_t waiting, old;
 	pid_t pid, got;
 	int st = 0, e;
 
 	maybe_make_export_env();
-	fflush(stdout);
-	fflush(stderr);
-	sigfillset(&all);
 	/* No handler of the shell may run in the child before the reset. */
-	sigprocmask(SIG_BLOCK, &all, &old);
-	if ((pid = fork()) == 0)
+	if ((pid = helper_fork(&old)) == 0)
 		wr_exec(path, argv);
 	e = errno;
 	waiting = old;

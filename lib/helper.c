@@ -173,7 +173,7 @@ pid_t
 helper_spawn(helper_fn fn, void *arg, const char *name, char *const *argv,
     char *const *envp, int *reportfd)
 {
-	sigset_t all, old, none;
+	sigset_t old, none;
 	int p[2], e;
 	pid_t pid;
 
@@ -185,11 +185,7 @@ helper_spawn(helper_fn fn, void *arg, const char *name, char *const *argv,
 	    (pid = helper_exec(
 		 helper_prog, argv, envp != NULL ? envp : environ, p[1])) != -1)
 		goto started;
-	fflush(NULL);
-	/* No handler of the shell may run in the child before the scrub. */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
+	pid = helper_fork(&old);
 	if (pid == 0) {
 		close(p[0]);
 		helper_scrub(p[1], 0);
@@ -299,4 +295,38 @@ helper_on_stop(volatile int *flag)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+}
+
+pid_t
+helper_fork(sigset_t *old)
+{
+	sigset_t all;
+	pid_t pid;
+	int e;
+
+	fflush(NULL);
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, old);
+	pid = fork();
+	e = errno;
+	if (pid == -1)
+		errno = e;
+	return pid;
+}
+
+char **
+helper_sh_argv(const char *path, char *const *argv)
+{
+	char **shv;
+	size_t n = 0;
+
+	while (argv[n] != NULL)
+		n++;
+	if ((shv = malloc((n + 2) * sizeof(*shv))) == NULL)
+		return NULL;
+	shv[0] = "sh";
+	shv[1] = (char *)path;
+	/* argv's words after argv[0], and its NULL. */
+	memcpy(shv + 2, argv + 1, n * sizeof(*shv));
+	return shv;
 }

@@ -18,6 +18,7 @@
 #ifndef BASHSOCK_HELPER_H
 #define BASHSOCK_HELPER_H
 
+#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -70,6 +71,21 @@ void helper_scrub(int keep, int keep_stderr);
  * default and none blocked, plus flags (POSIX_SPAWN_SETSID, ...). 0, or an
  * errno value (at is not left initialised). */
 int helper_spawnattr(posix_spawnattr_t *at, short flags);
+
+/*
+ * The one way this code forks: stdio flushed, every signal blocked (no
+ * handler of the shell may run in the child before it sets its own), then
+ * fork. The child gets 0 with every signal still blocked; the parent the
+ * PID (or -1, errno kept) and *old, the mask it had, to restore when it is
+ * done with what must not be interrupted (reaping, a pidfd).
+ */
+pid_t helper_fork(sigset_t *old);
+/*
+ * How a file without a #! line runs, as shells run it (execve said
+ * ENOEXEC): /bin/sh with "sh", path, then argv's words after argv[0]. A
+ * malloc'ed vector (the strings are argv's), or NULL.
+ */
+char **helper_sh_argv(const char *path, char *const *argv);
 
 /* Reads the child's report; 0 when read (check rep->status), -1 with errno:
  * EINTR (call again after handling the signal), EPIPE (the child died

@@ -110,7 +110,7 @@ pid_t
 pool_spawn(pool_fn fn, void *arg, const char *name, int keep_stderr,
     struct pool_link *l)
 {
-	sigset_t all, old;
+	sigset_t old;
 	int p[2], e, rc;
 	pid_t pid;
 
@@ -118,12 +118,9 @@ pool_spawn(pool_fn fn, void *arg, const char *name, int keep_stderr,
 	l->fd = l->pidfd = -1;
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
-	fflush(NULL);
 	/* No shell handler in the child before the scrub, and the child
 	 * cannot be reaped by the shell before its pidfd is open. */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
+	pid = helper_fork(&old);
 	if (pid == 0) {
 		close(p[0]);
 		pool_child_setup(p[1], keep_stderr);

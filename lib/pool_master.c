@@ -161,7 +161,7 @@ master_spawn(const char *path, int sock, char *const *envp)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	char *argv[3];
+	char *argv[2], **shv;
 	pid_t pid = -1;
 	int e;
 
@@ -181,10 +181,12 @@ master_spawn(const char *path, int sock, char *const *envp)
 	argv[1] = NULL;
 	e = posix_spawn(&pid, path, &fa, &at, argv, envp);
 	if (e == ENOEXEC) {
-		argv[0] = "sh";
-		argv[1] = (char *)path;
-		argv[2] = NULL;
-		e = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, envp);
+		if ((shv = helper_sh_argv(path, argv)) == NULL) {
+			e = ENOMEM;
+			goto done;
+		}
+		e = posix_spawn(&pid, "/bin/sh", &fa, &at, shv, envp);
+		free(shv);
 	}
 done:
 	posix_spawnattr_destroy(&at);
