@@ -42,11 +42,12 @@ bl_add(struct binding *b, void *arg)
 		l->cap = l->cap * 2 + 16;
 	}
 	ring_view(&b->ring, RING_TX, &tx);
-	if (asprintf(&s, "%s%s%s %s %.*s %u %d %zu %s", l->ns ? l->ns : "",
+	if (asprintf(&s, "%s%s%s %s %.*s %u %d %zu %s%s", l->ns ? l->ns : "",
 		l->ns ? " " : "", b->id, h->kind == RING_IN ? "in" : "out",
 		(int)sizeof(h->addr), h->addr, h->port, h->pid,
 		ring_used(h->kind == RING_IN ? &b->ring : &tx),
-		bl_state(h, st, sizeof(st))) != -1)
+		bl_state(h, st, sizeof(st)),
+		(h->flags & RING_F_TLS) ? " tls" : "") != -1)
 		l->line[l->n++] = s;
 }
 

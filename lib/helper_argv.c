@@ -18,12 +18,16 @@ input_argv(const struct input_opts *o, struct helper_argv *a)
 	snprintf(a->num[0], sizeof(a->num[0]), "%d", o->port);
 	snprintf(a->num[1], sizeof(a->num[1]), "%zu", o->cap);
 	a->argv[n++] = "bashsock-in";
-	a->argv[n++] = "in";
+	a->argv[n++] = o->cert != NULL ? "tls-in" : "in";
 	a->argv[n++] = (char *)o->ns;
 	a->argv[n++] = (char *)o->id;
 	a->argv[n++] = a->num[0];
 	a->argv[n++] = a->num[1];
 	a->argv[n++] = o->one ? "1" : "0";
+	if (o->cert != NULL) {
+		a->argv[n++] = (char *)o->cert;
+		a->argv[n++] = o->key != NULL ? (char *)o->key : "";
+	}
 	if (o->addr != NULL)
 		a->argv[n++] = (char *)o->addr;
 	a->argv[n] = NULL;
@@ -39,7 +43,7 @@ output_argv(const struct output_opts *o, struct helper_argv *a)
 	snprintf(a->num[1], sizeof(a->num[1]), "%zu", o->cap);
 	snprintf(a->num[2], sizeof(a->num[2]), "%lld", (long long)o->timeout);
 	a->argv[n++] = "bashsock-out";
-	a->argv[n++] = "out";
+	a->argv[n++] = o->tls ? "tls-out" : "out";
 	a->argv[n++] = (char *)o->ns;
 	a->argv[n++] = (char *)o->id;
 	a->argv[n++] = (char *)o->host;
@@ -47,6 +51,10 @@ output_argv(const struct output_opts *o, struct helper_argv *a)
 	a->argv[n++] = a->num[1];
 	a->argv[n++] = a->num[2];
 	a->argv[n++] = o->reconnect ? "1" : "0";
+	if (o->tls) {
+		a->argv[n++] = o->verify ? "1" : "0";
+		a->argv[n++] = o->ca != NULL ? (char *)o->ca : "";
+	}
 	a->argv[n] = NULL;
 }
 
@@ -100,11 +108,13 @@ int
 input_args_parse(int argc, char *const *argv, struct input_opts *o)
 {
 	uint64_t cap;
+	int tls = argc > 1 && strcmp(argv[1], "tls-in") == 0, k = tls ? 2 : 0;
 
 	memset(o, 0, sizeof(*o));
-	if ((argc != 7 && argc != 8) || strcmp(argv[1], "in") != 0 ||
-	    parse_id(argv[2]) == -1 || parse_id(argv[3]) == -1 ||
-	    args_port(argv[4], 1, &o->port) == -1 ||
+	if ((argc != 7 + k && argc != 8 + k) ||
+	    (!tls && strcmp(argv[1], "in") != 0) ||
+	    (tls && argv[7][0] == '\0') || parse_id(argv[2]) == -1 ||
+	    parse_id(argv[3]) == -1 || args_port(argv[4], 1, &o->port) == -1 ||
 	    args_num(argv[5], PARSE_SIZE_MIN, PARSE_SIZE_MAX, &cap) == -1 ||
 	    args_bool(argv[6], &o->one) == -1 || argv[argc] != NULL) {
 		errno = EINVAL;
@@ -113,7 +123,11 @@ input_args_parse(int argc, char *const *argv, struct input_opts *o)
 	o->ns = argv[2];
 	o->id = argv[3];
 	o->cap = (size_t)cap;
-	o->addr = argc == 8 ? argv[7] : NULL;
+	o->addr = argc == 8 + k ? argv[7 + k] : NULL;
+	if (tls) {
+		o->cert = argv[7];
+		o->key = argv[8][0] != '\0' ? argv[8] : NULL;
+	}
 	return 0;
 }
 
@@ -121,15 +135,17 @@ int
 output_args_parse(int argc, char *const *argv, struct output_opts *o)
 {
 	uint64_t cap, timeout;
+	int tls = argc > 1 && strcmp(argv[1], "tls-out") == 0, k = tls ? 2 : 0;
 
 	memset(o, 0, sizeof(*o));
-	if (argc != 9 || strcmp(argv[1], "out") != 0 ||
+	if (argc != 9 + k || (!tls && strcmp(argv[1], "out") != 0) ||
+	    (tls && args_bool(argv[9], &o->verify) == -1) ||
 	    parse_id(argv[2]) == -1 || parse_id(argv[3]) == -1 ||
 	    argv[4][0] == '\0' || args_port(argv[5], 0, &o->port) == -1 ||
 	    args_num(argv[6], PARSE_SIZE_MIN, PARSE_SIZE_MAX, &cap) == -1 ||
 	    args_num(argv[7], 1, PARSE_SECS_MAX * 1000000000ULL, &timeout) ==
 		-1 ||
-	    args_bool(argv[8], &o->reconnect) == -1 || argv[9] != NULL) {
+	    args_bool(argv[8], &o->reconnect) == -1 || argv[argc] != NULL) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -138,6 +154,10 @@ output_args_parse(int argc, char *const *argv, struct output_opts *o)
 	o->host = argv[4];
 	o->cap = (size_t)cap;
 	o->timeout = (int64_t)timeout;
+	if (tls) {
+		o->tls = 1;
+		o->ca = argv[10][0] != '\0' ? argv[10] : NULL;
+	}
 	return 0;
 }
 

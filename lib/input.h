@@ -26,6 +26,8 @@
 /* accept failed for want of descriptors: try again after this long, or
  * as soon as a client of ours goes. */
 #define INPUT_ACCEPT_PAUSE 100000000LL
+/* A TLS client's handshake must be done within this long. */
+#define INPUT_TLS_WAIT 10000000000LL
 
 struct input_opts {
 	const char *ns;
@@ -38,6 +40,9 @@ struct input_opts {
 	 * line must carry (pool.h, data connections) before a byte of it
 	 * counts; the listener stays open until one did. NULL: none. */
 	const char *proof;
+	/* -T: a TLS server with the PEM chain cert and its key (key NULL:
+	 * the key inside cert). NULL: plain TCP. */
+	const char *cert, *key;
 };
 
 /* helper_fn for helper_spawn: reports readiness (or the failure: status 1,

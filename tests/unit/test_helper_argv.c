@@ -41,6 +41,7 @@ in_round_trip(const struct input_opts *o)
 	CHECK(same(back.addr, o->addr));
 	CHECK(back.port == o->port && back.cap == o->cap);
 	CHECK(back.one == o->one);
+	CHECK(same(back.cert, o->cert) && same(back.key, o->key));
 	CHECK(output_args_parse(argc_of(a.argv), a.argv, &other) == -1);
 }
 
@@ -58,6 +59,8 @@ out_round_trip(const struct output_opts *o)
 	CHECK(same(back.host, o->host));
 	CHECK(back.port == o->port && back.cap == o->cap);
 	CHECK(back.timeout == o->timeout && back.reconnect == o->reconnect);
+	CHECK(back.tls == o->tls && same(back.ca, o->ca));
+	CHECK(!o->tls || back.verify == o->verify);
 	CHECK(input_args_parse(argc_of(a.argv), a.argv, &other) == -1);
 }
 
@@ -65,9 +68,9 @@ static void
 test_round_trips(void)
 {
 	struct input_opts i = {
-	    "default", "in1", NULL, 20001, 1024 * 1024, 0, NULL};
-	struct output_opts o = {
-	    "ns.1", "out_1", "localhost", 49151, 1024, 10000000000LL, 0};
+	    "default", "in1", NULL, 20001, 1024 * 1024, 0, NULL, NULL, NULL};
+	struct output_opts o = {"ns.1", "out_1", "localhost", 49151, 1024,
+	    10000000000LL, 0, 0, 0, NULL};
 
 	in_round_trip(&i);
 	i.addr = "127.0.0.1";
@@ -86,6 +89,18 @@ test_round_trips(void)
 	o.host = "::1";
 	out_round_trip(&o);
 	o.timeout = 31536000LL * 1000000000LL;
+	out_round_trip(&o);
+	/* TLS: the tls- forms, for bashsock-helper-tls. */
+	i.cert = "/etc/ssl/srv.pem";
+	in_round_trip(&i);
+	i.key = "k.pem";
+	i.addr = NULL;
+	in_round_trip(&i);
+	o.tls = 1;
+	o.verify = 1;
+	out_round_trip(&o);
+	o.verify = 0;
+	o.ca = "ca.pem";
 	out_round_trip(&o);
 }
 
