@@ -59,6 +59,10 @@ tls_server_ctx(const char *cert, const char *key, char *err, size_t len)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A peer's FIN without close_notify ends its stream, as a FIN does
+	 * on a plain binding (a half-close, not a loss): many peers (ncat,
+	 * socat at EOF) send none. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		tls_errstr(err, len, cert);
 		SSL_CTX_free(ctx);
@@ -90,6 +94,10 @@ tls_client_ctx(const char *ca, int verify, char *err, size_t len)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A peer's FIN without close_notify ends its stream, as a FIN does
+	 * on a plain binding (a half-close, not a loss): many peers (ncat,
+	 * socat at EOF) send none. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 				  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (!verify) {

@@ -26,7 +26,7 @@ group() {
 	# The unit tests (gcc's ASan comes with gcc) and the bats suite's peers;
 	# tests/install.bats reads the man pages (man-db) and builds the
 	# package (dpkg-deb).
-	test) echo bats bats-assert bats-support socat netcat-openbsd ncat \
+	test) echo bats bats-assert bats-support socat netcat-openbsd ncat openssl curl \
 		python3 iproute2 procps psmisc util-linux tmux man-db ;;
 	lint) echo shellcheck cppcheck clang-tidy clang-format ;;
 	# clang builds the object with ASan; its runtime is libclang-rt-dev
