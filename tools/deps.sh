@@ -37,7 +37,7 @@ group() {
 	fuzz) echo clang libclang-rt-dev ;;
 	# bench/run.sh's anchors and chart (it skips a case whose tool is
 	# missing; these are what it uses).
-	bench) echo gcc socat netcat-openbsd ncat iperf3 zsh gnuplot-nox python3 \
+	bench) echo gcc openssl socat netcat-openbsd ncat iperf3 zsh gnuplot-nox python3 \
 		coreutils util-linux valgrind bash-builtins iproute2 ;;
 	deb) echo lintian ;;
 	*)
