@@ -558,6 +558,62 @@ rtt_c() {
 	calc 's * 1e6 / n' -v s="$s" -v n="$n"
 }
 
+# --- request/response on one connection: microseconds a round trip -------
+
+# conv_bs PORT N: one output binding to the C echo peer; N times
+# `write ID line` then `read -l -w 5 -v reply ID` on the same binding.
+conv_bs() {
+	local port=$1 n=$2 ep hp i r t0 t1
+	bs_load
+	"$PEER" echo "$port" &
+	ep=$!
+	waitlisten "$port"
+	bind-output -v hp conv 127.0.0.1 "$port" || fail "bind-output"
+	for ((i = 0; i < 20; i++)); do
+		write conv "$MSG"
+		read -l -w 5 -v r conv || fail "no echo"
+	done
+	t0=$EPOCHREALTIME
+	for ((i = 0; i < n; i++)); do
+		write conv "$MSG"
+		read -l -w 5 -v r conv || fail "no echo"
+	done
+	t1=$EPOCHREALTIME
+	[ "$r" = "$MSG" ] || fail "echo mangled: $r"
+	unbind conv
+	wait "$ep"
+	calc 'u / n' -v u="$(us "$t0" "$t1")" -v n="$n"
+}
+
+# conv_coproc socat|ncat PORT N: the same through a coprocess that holds
+# the connection: printf to its stdin, read -u from its stdout.
+conv_coproc() {
+	local tool=$1 port=$2 n=$3 ep i r t0 t1 w
+	"$PEER" echo "$port" &
+	ep=$!
+	waitlisten "$port"
+	if [ "$tool" = socat ]; then
+		coproc CP { exec socat - "TCP:127.0.0.1:$port"; }
+	else
+		coproc CP { exec ncat 127.0.0.1 "$port"; }
+	fi
+	for ((i = 0; i < 20; i++)); do
+		printf '%s\n' "$MSG" >&"${CP[1]}"
+		read -r -u "${CP[0]}" r || fail "no echo"
+	done
+	t0=$EPOCHREALTIME
+	for ((i = 0; i < n; i++)); do
+		printf '%s\n' "$MSG" >&"${CP[1]}"
+		read -r -u "${CP[0]}" r || fail "no echo"
+	done
+	t1=$EPOCHREALTIME
+	[ "$r" = "$MSG" ] || fail "echo mangled: $r"
+	w=${CP[1]}
+	exec {w}>&-
+	wait "$ep"
+	calc 'u / n' -v u="$(us "$t0" "$t1")" -v n="$n"
+}
+
 # --- trigger latency: ms from the send to the waiter's wake ---------------
 
 # The waiters: each writes $EPOCHREALTIME to FILE when it wakes.

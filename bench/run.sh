@@ -470,6 +470,45 @@ case_rtt() {
 		"C client, C echo|r_rtt"
 }
 
+r_conv() {
+	local id=$1 tool=$2 p
+	case $tool in
+	zsh*) needs "$id" "$tool" zsh || return ;;
+	socat*) needs "$id" "$tool" socat || return ;;
+	ncat*) needs "$id" "$tool" ncat || return ;;
+	esac
+	newport p
+	case $tool in
+	"bashsock write + read -l") take "$id" "$tool" cases conv_bs "$p" "$RTT_N" ;;
+	"/dev/tcp + read -u") take "$id" "$tool" cases rtt_devtcp c "$p" "$RTT_N" ;;
+	"zsh ztcp + read -u")
+		take "$id" "$tool" timeout -k 5 "$TOOL_TIMEOUT" \
+			zsh "$BENCH_DIR/cases.zsh" conv "$PEER" "$p" "$RTT_N"
+		;;
+	"socat coproc") take "$id" "$tool" cases conv_coproc socat "$p" "$RTT_N" ;;
+	"ncat coproc") take "$id" "$tool" cases conv_coproc ncat "$p" "$RTT_N" ;;
+	esac
+}
+
+# Request/response on one connection: an output binding that reads its
+# peer's answers (contract v2's conversations) against the shell's other
+# ways to hold a two-way connection. The peer is the C echo.
+case_conv() {
+	local id=conv
+	defcase $id "request/response, one connection, 32 B line" us lower "request/response"
+	deftool $id "bashsock write + read -l" B
+	deftool $id "/dev/tcp + read -u" R
+	deftool $id "zsh ztcp + read -u" A
+	deftool $id "socat coproc" A
+	deftool $id "ncat coproc" A
+	if ! built write read bind-output; then
+		notbuilt $id "write, read, bind-output"
+		return
+	fi
+	interleave $id "bashsock write + read -l|r_conv" "/dev/tcp + read -u|r_conv" \
+		"zsh ztcp + read -u|r_conv" "socat coproc|r_conv" "ncat coproc|r_conv"
+}
+
 r_trig() {
 	local id=$1 tool=$2 kind ports=() p i
 	case $tool in
@@ -828,6 +867,7 @@ main() {
 	want write && case_write
 	want rtt && case_rtt
 	want tls && case_tls
+	want conv && case_conv
 	want trigger && case_trig
 	want bindclose && case_bindclose
 	want mem && case_mem

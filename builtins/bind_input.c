@@ -4,21 +4,39 @@
 #include "input.h"
 #include "parse.h"
 
+/* -A PREFIX: adds it to a, or says why not (-1). */
+static int
+bind_input_acl(struct acl *a, const char *prefix)
+{
+	if (acl_add(a, prefix) == 0)
+		return 0;
+	if (errno == ENOSPC)
+		builtin_error("-A: %s: more than %d prefixes", prefix, ACL_MAX);
+	else
+		builtin_error("-A: %s: invalid address or prefix", prefix);
+	return -1;
+}
+
 static int
 bind_input_builtin(WORD_LIST *list)
 {
 	struct input_opts o;
 	struct helper_argv a;
 	char *var = NULL;
+	size_t max;
 	int opt;
 
 	memset(&o, 0, sizeof(o));
 	o.cap = 1024 * 1024;
 	reset_internal_getopt();
-	while ((opt = internal_getopt(list, "1a:K:s:T:v:")) != -1) {
+	while ((opt = internal_getopt(list, "1A:a:K:m:s:T:v:")) != -1) {
 		switch (opt) {
 		case '1':
 			o.one = 1;
+			break;
+		case 'A':
+			if (bind_input_acl(&o.acl, list_optarg) == -1)
+				return BS_USAGE;
 			break;
 		case 'a':
 			o.addr = list_optarg;
@@ -28,6 +46,15 @@ bind_input_builtin(WORD_LIST *list)
 			break;
 		case 'T':
 			o.cert = list_optarg;
+			break;
+		case 'm':
+			if (parse_count(list_optarg, &max) == -1 ||
+			    max > INPUT_MAX_CLIENTS) {
+				builtin_error("-m: %s: invalid count (1 to %d)",
+				    list_optarg, INPUT_MAX_CLIENTS);
+				return BS_USAGE;
+			}
+			o.max = (unsigned)max;
 			break;
 		case 's':
 			if (parse_size(list_optarg, &o.cap) == -1) {
@@ -86,8 +113,15 @@ static char *bind_input_doc[] = {
     "closes the binding.", "", "Options:",
     "  -1        one client only; the binding ends once it has gone and",
     "            its data has been read to the end",
+    "  -A PREFIX only clients from PREFIX get in (an address or a CIDR",
+    "            prefix, IPv4 or IPv6: 127.0.0.2, 10.0.0.0/8, ::1, fd00::/8;",
+    "            an IPv4 prefix matches IPv4 clients, ::/0 every client).",
+    "            Repeat it for several, at most 64. Any other client is",
+    "            closed at once, before a byte of it reaches the buffer",
     "  -a ADDR   listen on ADDR only (default: all IPv6 and IPv4)",
     "  -K KEY    with -T: the PEM private key (default: the one in CERT)",
+    "  -m MAX    at most MAX clients at once, 1 to 1024 (default 1024);",
+    "            more wait in the listen backlog until one leaves",
     "  -s SIZE   buffer size, suffixes k and M (default 1M)",
     "  -T CERT   TLS (1.2 or newer): CERT is the PEM certificate chain;",
     "            a client whose handshake fails (or takes over 10 s) is",
@@ -99,7 +133,9 @@ static char *bind_input_doc[] = {
 
 struct builtin bind_input_struct = {"bind-input", bind_input_builtin,
     BUILTIN_ENABLED, bind_input_doc,
-    "bind-input [-1] [-a ADDR] [-s SIZE] [-T CERT [-K KEY]] [-v VAR] ID "
+    "bind-input [-1] [-A PREFIX] [-a ADDR] [-m MAX] [-s SIZE] [-T CERT [-K "
+    "KEY]]"
+    " [-v VAR] ID "
     "PORT",
     0};
 BS_BUILTIN_ALIAS(bind_input_struct, "bind-input");

@@ -1,5 +1,7 @@
 /* bs: shared bash-side helpers of the bashsock builtins. */
 #include "bs.h"
+
+#include "arrayfunc.h"
 #include "execute_cmd.h"
 
 #include "auth.h"
@@ -32,6 +34,27 @@ bs_setvar(const char *name, const char *value)
 
 	if (v == NULL || readonly_p(v) || noassign_p(v))
 		return -1;
+	return 0;
+}
+
+int
+bs_setarray(const char *name, char *const *val, size_t n)
+{
+	WORD_LIST *list = NULL;
+	SHELL_VAR *v;
+	size_t i;
+
+	/* As bash's read -a: an existing array is emptied, a scalar turned
+	 * into one; a readonly one is refused (bash says why). */
+	if ((v = find_or_make_array_variable((char *)name, 1)) == NULL)
+		return -1;
+	if (readonly_p(v) || noassign_p(v))
+		return -1;
+	array_flush(array_cell(v));
+	for (i = n; i > 0; i--)
+		list = make_word_list(make_word(val[i - 1]), list);
+	assign_array_var_from_word_list(v, list, 0);
+	dispose_words(list);
 	return 0;
 }
 

@@ -51,6 +51,9 @@ const char *bs_ns(void);
 int bs_var_ok(const char *name);
 /* Assigns value to name; 0, or -1 after bash printed why (readonly...). */
 int bs_setvar(const char *name, const char *value);
+/* Sets name to the indexed array of n values (as read -a); 0, or -1
+ * after bash printed why. */
+int bs_setarray(const char *name, char *const *val, size_t n);
 /* Prints n bytes on stdout (or assigns them to var); the builtin status. */
 int bs_emit(const char *var, const char *buf, size_t n);
 /* Parses SECS for option opt; 0, or -1 after one line on stderr. */

@@ -1,29 +1,42 @@
 /*
  * write: the socket form
  *   write [-n] [-E] ID [MESSAGE ...]
- * when ID names a live output binding (decided without a syscall); every
- * other call runs the system's write command found in PATH, as bash would
- * have run it without this builtin.
+ * when ID names a live output binding (decided without a syscall). When ID
+ * names another binding (an input, or one closed or stale): exit 1 with
+ * one line. When it names no binding at all but a user logged in here
+ * (utmp), the system's write command found in PATH runs, as bash would
+ * have run it without this builtin; else exit 1 with one line.
  */
 #include "bs.h"
+#include "chan.h"
 #include "escape.h"
 #include "nsview.h"
+#include "parse.h"
+
+#include "jobs.h"
 
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <utmpx.h>
 
 /* Exported by bash; declared in findcmd.h, which is not installed. */
 extern char *search_for_command(const char *, int);
 extern int executable_file(const char *);
 #define WR_CMDSRCH_HASH 0x1
+/* Exported by bash (trap.c, jobs.c); trap.h is not installed. What bash's
+ * own child does before it runs a command. */
+extern void restore_original_signals(void);
+extern void default_tty_job_signals(void);
 
 #define WR_STACK 4096 /* messages up to this size need no malloc */
 
 struct wr_opts {
-	int nonl; /* -n: no trailing newline */
-	int raw;  /* -E: no escapes */
+	int nonl;	 /* -n: no trailing newline */
+	int raw;	 /* -E: no escapes */
+	int shut;	 /* -d: end our sending side after the message */
+	uint32_t client; /* -c N: to client N of an input binding */
 	const char *id;
 	WORD_LIST *words; /* MESSAGE, or NULL: standard input */
 };
@@ -59,51 +72,10 @@ wr_self(void)
 	return *wr_pidpage;
 }
 
-/* 0 while r takes writes; else -1 after one line on stderr. */
-static int
-wr_check(const struct ring *r, const char *id)
-{
-	if (!ring_alive(r)) {
-		builtin_error("%s: binding closed", id);
-		return -1;
-	}
-	if (__atomic_load_n(&r->h->state, __ATOMIC_SEQ_CST) == RING_ENDED) {
-		builtin_error("%s: connection closed", id);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Takes the writer lock of r, waiting while another live writer holds it.
- * 0, or -1 after a message: the binding closed meanwhile, or this very
- * process holds it (a trap writing to the binding its interrupted write
- * holds).
- */
-static int
-wr_lock(struct ring *r, const char *id)
-{
-	for (;;) {
-		if (wr_check(r, id) == -1)
-			return -1;
-		if (ring_wlock_try(r, wr_self()) == 0) {
-			/* Pairs with the helper's store of RING_CLOSED. */
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
-			return 0;
-		}
-		if (errno == EDEADLK) {
-			builtin_error("%s: a write to it is in progress", id);
-			return -1;
-		}
-		ring_wlock_wait(r, BS_SLICE);
-		bs_check_signals();
-	}
-}
-
 static void
 wr_unlock(void *r)
 {
-	ring_wunlock(r, wr_self());
+	chan_unlock(r, wr_self());
 }
 
 static void
@@ -112,74 +84,42 @@ wr_free(void *p)
 	free(p);
 }
 
-/* Free space in r, waiting while it is full; 0 after a message when the
- * binding closed or its connection did. */
-static size_t
-wr_room(struct ring *r, const char *id)
-{
-	uint32_t seq;
-	size_t fre;
-
-	for (;;) {
-		if (wr_check(r, id) == -1)
-			return 0;
-		seq = ring_rseq(r);
-		if ((fre = ring_free(r)) > 0)
-			return fre;
-		ring_wait_space(r, seq, BS_SLICE);
-		bs_check_signals();
-	}
-}
-
-/* Appends n bytes, publishing as room appears. 0, or -1 after a message. */
+/* One line on stderr for what a chan call came to; the exit status. */
 static int
-wr_put(struct ring *r, const char *id, const char *buf, size_t n)
+wr_status(const struct wr_opts *o, int rc)
 {
-	size_t k;
-
-	while (n > 0) {
-		if ((k = wr_room(r, id)) == 0)
-			return -1;
-		if (k > n)
-			k = n;
-		ring_put(r, 0, buf, k);
-		ring_publish(r, k);
-		buf += k;
-		n -= k;
+	switch (rc) {
+	case CHAN_OK:
+		return EXECUTION_SUCCESS;
+	case CHAN_CLOSED:
+		builtin_error("%s: binding closed", o->id);
+		break;
+	case CHAN_CONN:
+		builtin_error("%s: connection closed", o->id);
+		break;
+	case CHAN_SHUT:
+		builtin_error("%s: sending side closed (write -d)", o->id);
+		break;
+	case CHAN_GONE:
+		builtin_error("%s: client %u is gone", o->id, o->client);
+		break;
+	case CHAN_NOCLIENT:
+		builtin_error("%s: no client connected", o->id);
+		break;
+	case CHAN_BUSY:
+		builtin_error("%s: a write to it is in progress", o->id);
+		break;
+	case CHAN_CORRUPT:
+		builtin_error("%s: binding corrupt", o->id);
+		break;
+	case CHAN_NOMEM:
+		builtin_error("%s: out of memory", o->id);
+		break;
+	default:
+		builtin_error("%s: standard input: %s", o->id, strerror(errno));
+		break;
 	}
-	return 0;
-}
-
-/* Copies standard input into r until end of file, reading straight into
- * the ring's free space. 0, or -1 after a message. */
-static int
-wr_stdin(struct ring *r, const char *id)
-{
-	struct iovec iov[2];
-	char *p1, *p2;
-	size_t fre;
-	ssize_t n;
-	int cnt;
-
-	for (;;) {
-		if ((fre = wr_room(r, id)) == 0)
-			return -1;
-		cnt = ring_spans(
-		    r, 0, fre, &p1, &iov[0].iov_len, &p2, &iov[1].iov_len);
-		iov[0].iov_base = p1;
-		iov[1].iov_base = p2;
-		if ((n = readv(STDIN_FILENO, iov, cnt)) > 0) {
-			ring_publish(r, (size_t)n);
-		} else if (n == 0) {
-			return 0;
-		} else if (errno == EINTR) {
-			bs_check_signals();
-		} else {
-			builtin_error(
-			    "%s: standard input: %s", id, strerror(errno));
-			return -1;
-		}
-	}
+	return EXECUTION_FAILURE;
 }
 
 /* The MESSAGE words joined by single spaces into buf; returns the length.
@@ -199,23 +139,56 @@ wr_join(WORD_LIST *w, char *buf)
 	return n;
 }
 
+/*
+ * Which peer the write goes to: an output binding's, or client N of an
+ * input binding (-c N; a -1 binding's one client without it). Returns -1
+ * when the call is refused (a message said why, *status set).
+ */
 static int
-wr_socket(struct ring *rx, const struct wr_opts *o)
+wr_whom(struct ring *tx, struct wr_opts *o, int *status)
 {
-	struct ring txv, *r = &txv;
+	int rc;
+
+	*status = BS_USAGE;
+	if (conv_of(tx) == NULL) {
+		if (o->client == 0)
+			return 0;
+		builtin_error("%s: -c: not an input binding", o->id);
+		return -1;
+	}
+	if (o->shut) {
+		builtin_error("%s: -d: not an output binding", o->id);
+		return -1;
+	}
+	if (o->client == 0 && !chan_is_one(tx)) {
+		builtin_error("%s: an input binding takes -c N", o->id);
+		return -1;
+	}
+	rc = o->client == 0 ? chan_one(tx, &o->client)
+			    : chan_client(tx, o->client, NULL, NULL);
+	if (rc == CHAN_OK)
+		return 0;
+	*status = wr_status(o, rc);
+	return -1;
+}
+
+static int
+wr_socket(struct ring *rx, struct wr_opts *o)
+{
+	struct ring tx;
 	char stackbuf[WR_STACK], *buf = stackbuf;
 	size_t len = 0, n = 0;
-	int rc = EXECUTION_FAILURE, stop = 0;
+	int rc, stop = 0;
 	WORD_LIST *w;
 
-	ring_view(rx, RING_TX, r);
+	ring_view(rx, RING_TX, &tx);
+	if (wr_whom(&tx, o, &rc) == -1)
+		return rc;
 	if (o->words != NULL) {
 		for (w = o->words; w != NULL; w = w->next)
 			len += strlen(w->word->word) + 1;
-		if (len > sizeof(stackbuf) && (buf = malloc(len)) == NULL) {
-			builtin_error("%s: out of memory", o->id);
-			return EXECUTION_FAILURE;
-		}
+		if (len > sizeof(stackbuf) && (buf = malloc(len)) == NULL)
+			return wr_status(o, CHAN_NOMEM);
 		n = wr_join(o->words, buf);
 		if (!o->raw)
 			n = escape_expand(buf, n, buf, &stop);
@@ -223,66 +196,127 @@ wr_socket(struct ring *rx, const struct wr_opts *o)
 			buf[n++] = '\n';
 	}
 	/* Ctrl-C may longjmp out of any wait: the unwind frame releases the
-	 * lock and the buffer, and keeps r mapped meanwhile (a trap run while
-	 * waiting may refresh the namespace view). */
+	 * lock and the buffer, and keeps the binding mapped meanwhile (a trap
+	 * run while waiting may refresh the namespace view). */
 	begin_unwind_frame("bashsock-write");
-	unwind_protect_int(nsv_busy);
-	nsv_busy++;
+	nsv_hold();
+	add_unwind_protect(nsv_release, NULL);
 	if (buf != stackbuf)
 		add_unwind_protect(wr_free, buf);
-	if (wr_lock(r, o->id) == 0) {
-		add_unwind_protect(wr_unlock, r);
-		if ((o->words != NULL ? wr_put(r, o->id, buf, n)
-				      : wr_stdin(r, o->id)) == 0)
-			rc = EXECUTION_SUCCESS;
+	if ((rc = chan_lock(&tx, wr_self(), bs_check_signals)) == CHAN_OK) {
+		add_unwind_protect(wr_unlock, &tx);
+		if (o->words != NULL)
+			rc = chan_write(
+			    &tx, o->client, buf, n, bs_check_signals);
+		else if (!o->shut)
+			rc = chan_write_fd(
+			    &tx, o->client, STDIN_FILENO, bs_check_signals);
+		if (rc == CHAN_OK && o->shut)
+			chan_shut(&tx);
 	}
 	/* Frees buf too (wr_free above), which the analyzer cannot see. */
 	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
 	run_unwind_frame("bashsock-write");
-	return rc;
+	return wr_status(o, rc);
 }
 
-/* 1 for a word of socket-form options only: -n, -E, -nE, ... */
+/* 1 for a word of socket-form options only: -n, -E, -d, -nE, ...; with
+ * -c last and no number after it, *arg says the next word is its N. */
 static int
-wr_is_opt(const char *p)
+wr_is_opt(const char *p, int *arg)
 {
+	*arg = 0;
 	if (p[0] != '-' || p[1] == '\0')
 		return 0;
-	for (p++; *p != '\0'; p++)
-		if (*p != 'n' && *p != 'E')
+	for (p++; *p != '\0'; p++) {
+		if (*p == 'c') {
+			*arg = p[1] == '\0';
+			return 1;
+		}
+		if (*p != 'n' && *p != 'E' && *p != 'd')
 			return 0;
+	}
 	return 1;
 }
 
-/* The live output binding the call names, or NULL: the system's write. */
-static struct ring *
-wr_target(WORD_LIST *list)
+/* What the call's ID names. */
+enum wr_kind {
+	WR_NONE, /* no binding at all (or no ID) */
+	WR_OUT,	 /* a live output binding: the socket form */
+	WR_IN,	 /* a live input binding: the socket form (-c N, or -1) */
+	WR_DEAD	 /* a binding closed, closing or stale */
+};
+
+/* Finds the call's ID (*id, NULL when there is none) and what it names;
+ * *r is set for WR_OUT. No syscall while the namespace is unchanged. */
+static enum wr_kind
+wr_target(WORD_LIST *list, const char **id, struct ring **r)
 {
 	struct nsview *v;
+	int arg;
 
-	while (list != NULL && wr_is_opt(list->word->word))
+	*id = NULL;
+	while (list != NULL && wr_is_opt(list->word->word, &arg)) {
 		list = list->next;
+		if (arg && list != NULL)
+			list = list->next;
+	}
 	if (list != NULL && strcmp(list->word->word, "--") == 0)
 		list = list->next;
-	if (list == NULL || (v = nsv_get(bs_ns(), 0)) == NULL)
-		return NULL;
-	return nsv_find(v, list->word->word, RING_OUT);
+	if (list == NULL)
+		return WR_NONE;
+	*id = list->word->word;
+	if ((v = nsv_get(bs_ns(), 0)) == NULL)
+		return WR_NONE;
+	if ((*r = nsv_find(v, *id, 0)) != NULL)
+		return conv_of(*r) == NULL ? WR_OUT : WR_IN;
+	return nsv_has(v, *id) ? WR_DEAD : WR_NONE;
+}
+
+/* 1 when name is a user logged in on this machine (utmp). */
+static int
+wr_logged_in(const char *name)
+{
+	struct utmpx *u;
+	int found = 0;
+
+	if (strlen(name) > sizeof(u->ut_user))
+		return 0;
+	setutxent();
+	while (!found && (u = getutxent()) != NULL)
+		found = u->ut_type == USER_PROCESS &&
+			strncmp(u->ut_user, name, sizeof(u->ut_user)) == 0;
+	endutxent();
+	return found;
 }
 
 static int
 wr_parse(WORD_LIST *list, struct wr_opts *o)
 {
+	size_t n;
 	int opt;
 
 	memset(o, 0, sizeof(*o));
 	reset_internal_getopt();
-	while ((opt = internal_getopt(list, "nE")) != -1) {
+	while ((opt = internal_getopt(list, "nEdc:")) != -1) {
 		switch (opt) {
 		case 'n':
 			o->nonl = 1;
 			break;
 		case 'E':
 			o->raw = 1;
+			break;
+		case 'd':
+			o->shut = 1;
+			break;
+		case 'c':
+			if (parse_count(list_optarg, &n) == -1 || n == 0 ||
+			    n > UINT32_MAX) {
+				builtin_error("-c: %s: invalid client number",
+				    list_optarg);
+				return -1;
+			}
+			o->client = (uint32_t)n;
 			break;
 		case GETOPT_HELP:
 			/* CASE_HELPOPT would return EX_USAGE, not our -1. */
@@ -301,21 +335,21 @@ wr_parse(WORD_LIST *list, struct wr_opts *o)
 	return 0;
 }
 
-/* In the child: every signal back to its default, none blocked, then the
- * command with the shell's exported environment. Never returns. */
+/* In the child: the signals as bash's own child sets them (what the shell
+ * was started with, so ignored signals and `trap ''' stay ignored; traps
+ * and the shell's own handlers go; job-control stops at their defaults),
+ * none blocked, then the command with the shell's exported environment.
+ * Never returns. */
 static void
 wr_exec(char *path, char **argv)
 {
-	struct sigaction sa;
 	sigset_t none;
 	char **shv;
-	int sig, e, n;
+	int e, n;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
+	restore_original_signals();
+	if (job_control)
+		default_tty_job_signals();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(path, argv, export_env);
@@ -401,18 +435,19 @@ wr_run(char *path, char **argv)
 	return WEXITSTATUS(st);
 }
 
-/* The system's write with the same arguments; exit 1 when there is none. */
+/* ID names no binding: the system's write with the same arguments when
+ * ID is a user logged in here and there is one in PATH; else exit 1. */
 static int
-wr_system(WORD_LIST *list)
+wr_system(WORD_LIST *list, const char *id)
 {
-	char *path, **argv;
+	char *path = NULL, **argv;
 	int rc;
 
-	path = search_for_command("write", WR_CMDSRCH_HASH);
-	if (path == NULL || !executable_file(path)) {
+	if (!wr_logged_in(id) ||
+	    (path = search_for_command("write", WR_CMDSRCH_HASH)) == NULL ||
+	    !executable_file(path)) {
 		free(path);
-		builtin_error("command not found (no output binding of that "
-			      "name, and no write command in PATH)");
+		builtin_error("%s: no live output binding", id);
 		return EXECUTION_FAILURE;
 	}
 	if ((argv = wr_argv(list)) == NULL) {
@@ -431,41 +466,66 @@ static int
 bs_write_builtin(WORD_LIST *list)
 {
 	struct wr_opts o;
-	struct ring *r;
+	struct ring *r = NULL;
+	const char *id;
 
 	if (list != NULL && strcmp(list->word->word, "--help") == 0) {
 		builtin_help();
 		return EX_USAGE;
 	}
-	if ((r = wr_target(list)) == NULL)
-		return wr_system(list);
-	if (wr_parse(list, &o) == -1)
-		return BS_USAGE;
-	return wr_socket(r, &o);
+	/* One line and status 1 for every binding that takes no write, so a
+	 * script's loop of writes to a dead binding fails visibly, and never
+	 * turns into the system's write. */
+	switch (wr_target(list, &id, &r)) {
+	case WR_OUT:
+	case WR_IN:
+		if (wr_parse(list, &o) == -1)
+			return BS_USAGE;
+		return wr_socket(r, &o);
+	case WR_DEAD:
+		builtin_error("%s: binding closed", id);
+		return EXECUTION_FAILURE;
+	default:
+		if (id == NULL) {
+			builtin_usage();
+			return BS_USAGE;
+		}
+		return wr_system(list, id);
+	}
 }
 
 static char *write_doc[] = {
-    "Send a message through a bashsock output binding.",
-    "",
-    "Socket form: write [-n] [-E] ID [MESSAGE ...]",
-    "It applies when ID names a live output binding (see bind-output).",
+    "Send a message through a bashsock binding.\n    ",
+    "Socket form: write [-n] [-E] [-d] [-c N] ID [MESSAGE ...]",
+    "It applies when ID names a live binding. To an output binding, the",
+    "bytes go to its peer; to an input binding, to client N (-c N, as",
+    "`read -c' names it), or to the one client of a -1 binding.",
     "Queues the MESSAGE words, joined by single spaces, with backslash",
     "escapes interpreted as `echo -e' does, and a newline. With no",
     "MESSAGE, copies standard input until end of file, byte for byte.",
-    "Returns once the bytes are queued; waits while the buffer is full.",
-    "Messages of concurrent writers never interleave.",
+    "Returns once the bytes are queued; waits while the buffer (or client",
+    "N's queue) is full. Messages of concurrent writers never interleave.",
     "",
     "Options:",
-    "  -n   no trailing newline",
-    "  -E   no escape interpretation",
+    "  -n    no trailing newline",
+    "  -E    no escape interpretation",
+    "  -d    output bindings: after the message (if any; standard input is",
+    "        not read then), end our sending side once everything queued",
+    "        is sent (TCP half-close); the binding stays readable",
+    "  -c N  input bindings: to client N",
     "",
-    "Every other call runs the system's write command, found in PATH,",
-    "with the same arguments.",
+    "When ID names a binding that is closed or stale: exit 1 with one",
+    "line. When it names no binding at all but a user",
+    "logged in on this machine, the system's write command, found in",
+    "PATH, runs with the same arguments; otherwise exit 1 with",
+    "`ID: no live output binding'.",
     "",
     "Exit Status:",
-    "Socket form: 0 once queued; 1 if the connection or the binding is",
-    "closed; 2 for a usage error; >128 interrupted by a signal.",
-    "Otherwise the status of the write command, or 1 if there is none.",
+    "Socket form: 0 once queued; 1 if the connection, the sending side,",
+    "client N or the binding is closed, or its file is corrupt; 2 for a",
+    "usage error; >128 interrupted by a signal.",
+    "When ID names no binding: for a user logged in on this machine, the",
+    "status of the write command; else 1 with one line.",
     NULL,
 };
 
@@ -474,6 +534,6 @@ BS_EXPORT struct builtin write_struct = {
     bs_write_builtin,
     BUILTIN_ENABLED,
     write_doc,
-    "write [-n] [-E] ID [MESSAGE ...]",
+    "write [-n] [-E] [-d] [-c N] ID [MESSAGE ...]",
     0,
 };

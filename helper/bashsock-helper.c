@@ -9,7 +9,7 @@
  * none blocked, a session of its own); the command line is in
  * lib/helper_argv.h:
  *
- *   bashsock-helper in  NS ID PORT CAP ONE [ADDR]
+ *   bashsock-helper in  NS ID PORT CAP ONE MAX ACL [ADDR]
  *   bashsock-helper out NS ID HOST PORT CAP TIMEOUT_NS RECONNECT
  *
  * (argv[0] is bashsock-in or bashsock-out, its name in ps, which it also

@@ -50,20 +50,36 @@ bind_open_private(const char *dir, const char *name, int create)
 	return fd;
 }
 
+/*
+ * Takes the namespace lock. A sweep may remove the directory meanwhile:
+ * then the open fails (ENOENT: the directory is made again), or the lock
+ * taken is on a .lock unlinked by the sweep that held it, which guards
+ * nothing (st_nlink 0): start again. Bounded: EAGAIN after 100 rounds.
+ */
 static int
 bind_nslock(const char *dir)
 {
-	int fd = bind_open_private(dir, ".lock", 1);
+	struct stat st;
+	int fd, i;
 
-	if (fd == -1)
-		return -1;
-	while (flock(fd, LOCK_EX) == -1) {
-		if (errno != EINTR) {
-			close(fd);
-			return -1;
+	for (i = 0; i < 100; i++) {
+		if ((fd = bind_open_private(dir, ".lock", 1)) == -1) {
+			if (errno != ENOENT || rt_mkdir(dir) == -1)
+				return -1;
+			continue;
 		}
+		while (flock(fd, LOCK_EX) == -1) {
+			if (errno != EINTR) {
+				close(fd);
+				return -1;
+			}
+		}
+		if (fstat(fd, &st) == 0 && st.st_nlink > 0)
+			return fd;
+		close(fd);
 	}
-	return fd;
+	errno = EAGAIN;
+	return -1;
 }
 
 uint64_t *
@@ -82,6 +98,13 @@ bind_gen_map(const char *nsdir)
 	map = mmap(NULL, GEN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	return map == MAP_FAILED ? NULL : map;
+}
+
+void
+bind_gen_unmap(uint64_t *gen)
+{
+	if (gen != NULL)
+		munmap(gen, GEN_SIZE);
 }
 
 void
@@ -109,12 +132,130 @@ bind_locked(const char *nsdir, const char *id)
 	return alive;
 }
 
+/* With the lock held: the namespace has no binding left. Its .gen is
+ * marked dead (and its waiters woken) before it goes, then .lock, then the
+ * directory; a name made meanwhile by a lock-free reader (.gen) keeps the
+ * directory, which is fine. */
+static void
+bind_ns_remove(const char *dir)
+{
+	char path[RT_PATH_MAX + 80];
+	uint64_t *g;
+	void *map;
+	int fd;
+
+	if ((fd = bind_open_private(dir, ".gen", 0)) != -1) {
+		map = mmap(
+		    NULL, GEN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+		if (map != MAP_FAILED) {
+			g = map;
+			__atomic_store_n(g, BIND_GEN_DEAD, __ATOMIC_SEQ_CST);
+			ring_futex_wake((uint32_t *)g, 0x7fffffff);
+			munmap(map, GEN_SIZE);
+		}
+	}
+	if (bind_path(path, sizeof(path), dir, ".gen") == 0)
+		unlink(path);
+	if (bind_path(path, sizeof(path), dir, ".lock") == 0)
+		unlink(path);
+	rmdir(dir);
+}
+
+/* With the lock held: 1 when the directory holds nothing but .lock and
+ * .gen. Cheap (no file is opened): a removal only looks for the first
+ * other name; stale files are left to the next sweep. */
+static int
+bind_ns_empty(const char *dir)
+{
+	struct dirent *de;
+	int empty = 1;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while (empty && (de = readdir(d)) != NULL)
+		empty = strcmp(de->d_name, ".") == 0 ||
+			strcmp(de->d_name, "..") == 0 ||
+			strcmp(de->d_name, ".lock") == 0 ||
+			strcmp(de->d_name, ".gen") == 0;
+	closedir(d);
+	return empty;
+}
+
+/*
+ * With the lock held: removes every stale binding file (and temporaries of
+ * creators that died: live ones hold this lock), counting what it removed
+ * in *removed; when nothing else is left and rmdir_empty is set, removes
+ * the namespace. Returns the number of live bindings, or -1.
+ */
+static int
+bind_sweep_locked(const char *dir, int rmdir_empty, int *removed)
+{
+	char path[RT_PATH_MAX + 80];
+	struct dirent *de;
+	int live = 0, other = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, ".lock") == 0 ||
+		    strcmp(de->d_name, ".gen") == 0)
+			continue;
+		if (parse_id(de->d_name) == -1 &&
+		    strncmp(de->d_name, ".new.", 5) != 0) {
+			other++; /* not ours to judge */
+			continue;
+		}
+		switch (bind_locked(dir, de->d_name)) {
+		case 1:
+			live++;
+			continue;
+		case -1:
+			if (errno != ELOOP && errno != EPERM) {
+				other++;
+				continue;
+			}
+			/* a link or foreign file in our 0700 dir goes */
+			__attribute__((fallthrough));
+		default:
+			if (bind_path(path, sizeof(path), dir, de->d_name) ==
+				0 &&
+			    unlink(path) == 0)
+				(*removed)++;
+		}
+	}
+	closedir(d);
+	if (*removed > 0)
+		bind_gen_bump(dir);
+	if (rmdir_empty && live == 0 && other == 0)
+		bind_ns_remove(dir);
+	return live;
+}
+
+int
+bind_sweep(const char *ns)
+{
+	char dir[RT_PATH_MAX];
+	int lk, removed = 0, rc;
+
+	if (rt_nsdir(ns, dir, sizeof(dir)) == -1 ||
+	    (lk = bind_nslock(dir)) == -1)
+		return -1;
+	rc = bind_sweep_locked(dir, 1, &removed);
+	close(lk);
+	return rc == -1 ? -1 : removed;
+}
+
 int
 bind_create(struct binding *b, const char *ns, const char *id, size_t cap,
     uint32_t kind, uint32_t flags)
 {
 	char path[RT_PATH_MAX + 80], tmp[RT_PATH_MAX + 80], tname[40];
-	int lk, fd = -1, e;
+	int lk, fd = -1, e, swept = 0;
 
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
@@ -131,6 +272,9 @@ bind_create(struct binding *b, const char *ns, const char *id, size_t cap,
 		return -1;
 	if ((lk = bind_nslock(b->nsdir)) == -1)
 		return -1;
+	/* Every creation frees the buffers of the namespace's stale
+	 * bindings (the directory stays: a binding is being made). */
+	bind_sweep_locked(b->nsdir, 0, &swept);
 	switch (bind_locked(b->nsdir, id)) {
 	case 1:
 		errno = EEXIST;
@@ -188,8 +332,12 @@ bind_remove(struct binding *b)
 	    a.st_ino == c.st_ino && a.st_dev == c.st_dev)
 		unlink(path);
 	bind_gen_bump(b->nsdir);
-	if (lk != -1)
+	if (lk != -1) {
+		/* The last binding of the namespace takes it along. */
+		if (bind_ns_empty(b->nsdir))
+			bind_ns_remove(b->nsdir);
 		close(lk);
+	}
 	ring_unmap(&b->ring);
 	close(b->fd);
 	b->fd = -1;
@@ -241,8 +389,17 @@ bind_each(const char *ns, void (*fn)(struct binding *, void *), void *arg)
 	DIR *d;
 	int n = 0;
 
-	if (rt_nsdir(ns, dir, sizeof(dir)) == -1 || (d = opendir(dir)) == NULL)
+	/* Listing makes no directory: a namespace without one is empty. */
+	if (parse_id(ns) == -1) {
+		errno = EINVAL;
 		return -1;
+	}
+	if (rt_base(dir, sizeof(dir)) == -1 ||
+	    strlen(dir) + 1 + strlen(ns) + 1 > sizeof(dir))
+		return -1;
+	strcat(strcat(dir, "/"), ns);
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
 	while ((de = readdir(d)) != NULL) {
 		if (parse_id(de->d_name) == -1)
 			continue;

@@ -9,6 +9,13 @@
  * reclaimed, the new one is built under a temporary name, locked, sized and
  * initialised, then renamed into place, so nobody sees a half-made binding.
  * NSDIR/.gen holds a counter bumped on every creation and removal.
+ *
+ * Stale files (their helper died) are swept under NSDIR/.lock by every
+ * creation and removal, and by bind_sweep. When no binding is left, the
+ * namespace directory goes too: its .gen is first set to BIND_GEN_DEAD, so
+ * that whoever keeps the old counter mapped (nsview) knows to map the new
+ * one; whoever opened .lock of a directory being removed finds it unlinked
+ * after flock and starts again (the directory is made again).
  */
 #ifndef BASHSOCK_BIND_H
 #define BASHSOCK_BIND_H
@@ -44,11 +51,21 @@ void bind_close(struct binding *b);
 int bind_locked(const char *nsdir, const char *id);
 
 /* Calls fn for every live binding of ns (mapped; fn must not keep it).
- * Returns the number visited, or -1 with errno. */
+ * Returns the number visited, or -1 with errno. Makes no directory. */
 int bind_each(const char *ns, void (*fn)(struct binding *, void *), void *arg);
 
 /* Maps NSDIR/.gen (creating it); returns the counter or NULL/errno. */
 uint64_t *bind_gen_map(const char *nsdir);
+void bind_gen_unmap(uint64_t *gen);
 void bind_gen_bump(const char *nsdir);
+/* The value of a .gen whose namespace directory was removed: map the
+ * counter again (the directory and a new .gen are made on the way). */
+#define BIND_GEN_DEAD UINT64_MAX
+
+/* Removes every stale binding file of ns (its helper died: its whole
+ * buffer is freed), under the namespace lock; when no binding is left, the
+ * namespace directory with its .lock and .gen. Returns the number of files
+ * removed, or -1 with errno. */
+int bind_sweep(const char *ns);
 
 #endif

@@ -47,7 +47,8 @@ chan_rx_over(const struct ring *rx)
 static void
 chan_end_ack(struct ring *rx)
 {
-	if (LOAD(&rx->h->state) != RING_ENDED)
+	if (LOAD(&rx->h->state) != RING_ENDED &&
+	    !(rx->h->kind == RING_IN && ring_ended(rx)))
 		return;
 	__atomic_store_n(&rx->h->end_seen, 1, __ATOMIC_RELEASE);
 	ring_futex_wake(&rx->h->end_seen, 1);
@@ -111,7 +112,8 @@ chan_read(struct ring *rx, const struct chan_rd *rq, struct chan_buf *b,
 		if (k == -3)
 			return CHAN_NOMEM;
 		if (k < 0) {
-			if (++bad >= CHAN_TRIES)
+			if ((k == -2 && ring_corrupt(rx)) ||
+			    ++bad >= CHAN_TRIES)
 				return CHAN_CORRUPT;
 			continue;
 		}
@@ -180,7 +182,8 @@ chan_room(struct ring *tx, size_t need, size_t *fre, void (*tick)(void))
 		if ((rc = chan_write_state(tx)) != CHAN_OK)
 			return rc;
 		seq = ring_rseq(tx);
-		if (ring_used(tx) > tx->cap && ++bad >= CHAN_TRIES)
+		if (ring_used(tx) > tx->cap &&
+		    (ring_corrupt(tx) || ++bad >= CHAN_TRIES))
 			return CHAN_CORRUPT;
 		if ((*fre = ring_free(tx)) >= need && *fre <= tx->cap)
 			return CHAN_OK;
@@ -322,6 +325,12 @@ chan_shut(struct ring *tx)
 }
 
 int
+chan_is_one(const struct ring *r)
+{
+	return (r->h->flags & RING_F_ONE) != 0;
+}
+
+int
 chan_one(const struct ring *tx, uint32_t *client)
 {
 	struct conv *cv = conv_of(tx);
@@ -430,4 +439,43 @@ chan_clients(const struct ring *r,
 	for (i = 0; i < k; i++)
 		fn(cl[i].n, cl[i].addr, cl[i].port, arg);
 	free(cl);
+}
+
+void
+chan_info(const struct ring *r, struct chan_info *i)
+{
+	struct ring tx;
+
+	memset(i, 0, sizeof(*i));
+	i->input = r->h->kind == RING_IN;
+	i->one = (r->h->flags & RING_F_ONE) != 0;
+	i->pid = r->h->pid;
+	i->port = r->h->port;
+	memcpy(i->addr, r->h->addr, sizeof(i->addr));
+	i->addr[sizeof(i->addr) - 1] = '\0';
+	ring_view(r, RING_TX, &tx);
+	i->buffered = ring_used(i->input ? r : &tx);
+	i->ended = LOAD(&r->h->state) == RING_ENDED;
+	i->clients = LOAD(&r->h->clients);
+	i->conn = LOAD(&r->h->conn);
+}
+
+int
+chan_helper_died(const struct ring *r)
+{
+	return (LOAD(&r->h->owner) & RING_OWNER_DIED) != 0;
+}
+
+uint64_t
+chan_undelivered(const struct ring *r, int killed)
+{
+	uint64_t lost = LOAD(&r->h->undelivered);
+	struct ring tx;
+
+	if (killed && r->h->kind == RING_OUT) {
+		ring_view(r, RING_TX, &tx);
+		if (lost < ring_used(&tx))
+			lost = ring_used(&tx); /* queued, never even sent */
+	}
+	return lost;
 }

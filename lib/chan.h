@@ -80,6 +80,8 @@ int chan_write_fd(struct ring *tx, uint32_t client, int fd, void (*tick)(void));
  * is sent; later writes get CHAN_SHUT. */
 void chan_shut(struct ring *tx);
 
+/* 1 for a -1 input binding. */
+int chan_is_one(const struct ring *r);
 /* The client a plain write on an input binding goes to: a -1 binding's
  * one client (CHAN_NOCLIENT before it came). */
 int chan_one(const struct ring *tx, uint32_t *client);
@@ -92,6 +94,25 @@ int chan_client(
 int chan_close_client(struct ring *tx, uint32_t client, void (*tick)(void));
 int chan_client_wait(const struct ring *r, uint32_t client, int64_t deadline,
     void (*tick)(void));
+/* What `bindings' shows of a binding. */
+struct chan_info {
+	int input; /* an input binding (else an output) */
+	int one;   /* bind-input -1 */
+	pid_t pid; /* its helper */
+	uint32_t port;
+	char addr[72];
+	size_t buffered;  /* an input's unread bytes, an output's unsent */
+	int ended;	  /* a -1 binding whose client is gone */
+	uint32_t clients; /* an input's clients connected */
+	uint32_t conn;	  /* an output's enum ring_conn */
+};
+void chan_info(const struct ring *r, struct chan_info *i);
+/* 1 once the kernel marked the binding's helper dead (robust futex). */
+int chan_helper_died(const struct ring *r);
+/* What an output's helper did not deliver when it ended; with killed (the
+ * helper got SIGKILL), what was still queued counts too. */
+uint64_t chan_undelivered(const struct ring *r, int killed);
+
 /* Calls fn for every connected client of an input binding, in N order. */
 void chan_clients(const struct ring *r,
     void (*fn)(uint32_t n, const char *addr, uint32_t port, void *arg),

@@ -17,6 +17,12 @@ input_argv(const struct input_opts *o, struct helper_argv *a)
 	memset(a, 0, sizeof(*a));
 	snprintf(a->num[0], sizeof(a->num[0]), "%d", o->port);
 	snprintf(a->num[1], sizeof(a->num[1]), "%zu", o->cap);
+	snprintf(a->num[2], sizeof(a->num[2]), "%u",
+	    o->max != 0 ? o->max : INPUT_MAX_CLIENTS);
+	if (o->acl.n != 0)
+		acl_format(&o->acl, a->acl, sizeof(a->acl));
+	else
+		snprintf(a->acl, sizeof(a->acl), "any");
 	a->argv[n++] = "bashsock-in";
 	a->argv[n++] = o->cert != NULL ? "tls-in" : "in";
 	a->argv[n++] = (char *)o->ns;
@@ -24,6 +30,8 @@ input_argv(const struct input_opts *o, struct helper_argv *a)
 	a->argv[n++] = a->num[0];
 	a->argv[n++] = a->num[1];
 	a->argv[n++] = o->one ? "1" : "0";
+	a->argv[n++] = a->num[2];
+	a->argv[n++] = a->acl;
 	if (o->cert != NULL) {
 		a->argv[n++] = (char *)o->cert;
 		a->argv[n++] = o->key != NULL ? (char *)o->key : "";
@@ -104,29 +112,53 @@ args_bool(const char *s, int *b)
 	return 0;
 }
 
+/* ACL: "any" (nobody is kept out), or prefixes exactly as acl_format
+ * writes them. */
+static int
+args_acl(const char *s, struct acl *a)
+{
+	char again[ACL_TEXT_MAX];
+
+	memset(a, 0, sizeof(*a));
+	if (strcmp(s, "any") == 0)
+		return 0;
+	if (acl_parse_list(s, a) == -1)
+		return -1;
+	acl_format(a, again, sizeof(again));
+	if (strcmp(again, s) != 0) {
+		memset(a, 0, sizeof(*a));
+		return -1;
+	}
+	return 0;
+}
+
 int
 input_args_parse(int argc, char *const *argv, struct input_opts *o)
 {
-	uint64_t cap;
+	uint64_t cap, max;
 	int tls = argc > 1 && strcmp(argv[1], "tls-in") == 0, k = tls ? 2 : 0;
 
 	memset(o, 0, sizeof(*o));
-	if ((argc != 7 + k && argc != 8 + k) ||
+	if ((argc != 9 + k && argc != 10 + k) ||
 	    (!tls && strcmp(argv[1], "in") != 0) ||
-	    (tls && argv[7][0] == '\0') || parse_id(argv[2]) == -1 ||
+	    (tls && argv[9][0] == '\0') || parse_id(argv[2]) == -1 ||
 	    parse_id(argv[3]) == -1 || args_port(argv[4], 1, &o->port) == -1 ||
 	    args_num(argv[5], PARSE_SIZE_MIN, PARSE_SIZE_MAX, &cap) == -1 ||
-	    args_bool(argv[6], &o->one) == -1 || argv[argc] != NULL) {
+	    args_bool(argv[6], &o->one) == -1 ||
+	    args_num(argv[7], 1, INPUT_MAX_CLIENTS, &max) == -1 ||
+	    args_acl(argv[8], &o->acl) == -1 || argv[argc] != NULL) {
+		memset(o, 0, sizeof(*o));
 		errno = EINVAL;
 		return -1;
 	}
 	o->ns = argv[2];
 	o->id = argv[3];
 	o->cap = (size_t)cap;
-	o->addr = argc == 8 + k ? argv[7 + k] : NULL;
+	o->max = (unsigned)max;
+	o->addr = argc == 10 + k ? argv[9 + k] : NULL;
 	if (tls) {
-		o->cert = argv[7];
-		o->key = argv[8][0] != '\0' ? argv[8] : NULL;
+		o->cert = argv[9];
+		o->key = argv[10][0] != '\0' ? argv[10] : NULL;
 	}
 	return 0;
 }

@@ -5,9 +5,9 @@
  * strictly: only bashsock.so runs it, and whatever it does not expect is
  * refused.
  *
- *   bashsock-in  in  NS ID PORT CAP ONE [ADDR]
+ *   bashsock-in  in  NS ID PORT CAP ONE MAX ACL [ADDR]
  *   bashsock-out out NS ID HOST PORT CAP TIMEOUT_NS RECONNECT
- *   bashsock-in  tls-in  NS ID PORT CAP ONE CERT KEY [ADDR]
+ *   bashsock-in  tls-in  NS ID PORT CAP ONE MAX ACL CERT KEY [ADDR]
  *   bashsock-out tls-out NS ID HOST PORT CAP TIMEOUT_NS RECONNECT VERIFY CA
  *
  * The tls- forms are TLS bindings (-T), which only bashsock-helper-tls
@@ -17,7 +17,10 @@
  * argv[0] is the process name (as ps shows it), argv[1] the helper. NS and
  * ID are valid IDs; numbers are canonical decimal (no sign, no leading
  * zero): PORT 1024-49151 (input: or 0, any free port), CAP in bytes
- * (1k-1024M), TIMEOUT_NS 1 ns to a year, ONE and RECONNECT 0 or 1. HOST is
+ * (1k-1024M), TIMEOUT_NS 1 ns to a year, ONE and RECONNECT 0 or 1, MAX
+ * (clients at once) 1-1024. ACL is "any" (no -A), or the -A prefixes
+ * exactly as acl_format writes them (lib/acl.h: ADDR/LEN, IPv4-mapped ones
+ * as IPv4, separated by commas; 1 to 64 of them). HOST is
  * not empty; ADDR is there when the input helper listens on that address
  * only (any string: the helper reports what it cannot listen on, as the
  * in-process helper does).
@@ -37,14 +40,16 @@
 #ifndef BASHSOCK_HELPER_ARGV_H
 #define BASHSOCK_HELPER_ARGV_H
 
+#include "acl.h"
 #include "input.h"
 #include "output.h"
 
-#define HELPER_ARGC_MAX 11
+#define HELPER_ARGC_MAX 12
 
 struct helper_argv {
 	char *argv[HELPER_ARGC_MAX + 1]; /* NULL-terminated */
 	char num[4][24];		 /* the numbers, formatted */
+	char acl[ACL_TEXT_MAX];		 /* ACL, formatted */
 };
 
 /* Formats the command line of o into a; a->argv points into o's strings

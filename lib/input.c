@@ -54,9 +54,14 @@ struct input {
 	unsigned nclients;
 	unsigned npark[3]; /* clients parked, by enum park */
 	struct client *clients, *owner;
+	struct client *dead; /* dropped this round, freed at its end */
 	int64_t owner_moved; /* the owner last moved the stream (or could) */
 	int64_t space_look;  /* parked for room: look again at this time */
 	sigset_t waitmask;   /* the mask to wait with: stop signals open */
+
+	/* bind-input -m and -A: clients at once, and who gets in. */
+	unsigned max;
+	const struct acl *acl;
 };
 
 static volatile int input_stop;
@@ -140,7 +145,7 @@ input_events(struct input *in, struct client *c)
 static void
 input_listen(struct input *in, int64_t now)
 {
-	int want = in->lfd != -1 && in->nclients < INPUT_MAX_CLIENTS &&
+	int want = in->lfd != -1 && in->nclients < in->max &&
 		   input_pv.n < INPUT_PROVE_MAX &&
 		   (in->accept_at == 0 || now >= in->accept_at);
 
@@ -204,6 +209,12 @@ input_publish(struct input *in, struct client *c, size_t n)
 	ring_publish(in->r, n);
 }
 
+/*
+ * c is gone: out of the list, its descriptor closed, its slot told. The
+ * struct itself waits in the graveyard until the loop's round ends, since
+ * later events of the same epoll batch may still point at it (a reply
+ * record can close any client).
+ */
 static void
 input_drop(struct input *in, struct client *c)
 {
@@ -214,13 +225,13 @@ input_drop(struct input *in, struct client *c)
 	*pp = c->next;
 	if (c->parked)
 		in->npark[c->parked]--;
+	c->parked = PARK_NONE;
 	if (c->events != 0)
 		epoll_ctl(in->ep, EPOLL_CTL_DEL, c->cn.fd, NULL);
 	conn_close(&c->cn);
 	conv_detach(c->slot);
-	free(c->stash);
-	free(c->q);
-	free(c);
+	c->next = in->dead;
+	in->dead = c;
 	in->nclients--;
 	input_count(in);
 	/* A descriptor is free again: accept may work now. */
@@ -230,6 +241,20 @@ input_drop(struct input *in, struct client *c)
 	if (in->npark[PARK_SPACE] == 0)
 		waker_want(&in->wk, 1, 0);
 	input_listen(in, helper_now());
+}
+
+/* Frees the clients dropped during the round. */
+static void
+input_bury(struct input *in)
+{
+	struct client *c;
+
+	while ((c = in->dead) != NULL) {
+		in->dead = c->next;
+		free(c->stash);
+		free(c->q);
+		free(c);
+	}
 }
 
 /*
@@ -244,8 +269,7 @@ input_admit(struct input *in, struct conn *cn)
 	char where[NET_ERR], *sp;
 	int fd = cn->fd;
 
-	if (in->nclients >= INPUT_MAX_CLIENTS ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
+	if (in->nclients >= in->max || (c = calloc(1, sizeof(*c))) == NULL) {
 		conn_close(cn);
 		return -1;
 	}
@@ -277,6 +301,26 @@ input_admit(struct input *in, struct conn *cn)
 		close(in->lfd);
 		in->lfd = -1;
 	}
+	return 0;
+}
+
+/*
+ * bind-input -A: 1 when the peer of fd, just accepted, may come in. One
+ * that may not is closed here, before a byte of it is read (the kernel
+ * resets it when it sent some), and is never a client or a prover.
+ */
+static int
+input_let_in(struct input *in, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (in->acl->n == 0)
+		return 1;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    acl_allows(in->acl, (struct sockaddr *)&ss, sl))
+		return 1;
+	close(fd);
 	return 0;
 }
 
@@ -327,6 +371,8 @@ input_prove_accept(struct input *in)
 				    helper_now() + INPUT_ACCEPT_PAUSE;
 			break;
 		}
+		if (!input_let_in(in, fd))
+			continue;
 		for (k = 0; input_pv.p[k].cn.fd != -1; k++)
 			;
 		pv = &input_pv.p[k];
@@ -468,7 +514,7 @@ input_accept(struct input *in)
 		input_prove_accept(in);
 		return;
 	}
-	while (in->nclients < INPUT_MAX_CLIENTS) {
+	while (in->nclients < in->max) {
 		if ((fd = net_accept(in->lfd)) == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)
@@ -476,6 +522,8 @@ input_accept(struct input *in)
 				    helper_now() + INPUT_ACCEPT_PAUSE;
 			break; /* EAGAIN: none left; else the next event */
 		}
+		if (!input_let_in(in, fd))
+			continue;
 		conn_init(&cn, fd);
 		if (input_admit(in, &cn) == 0 && in->one)
 			return;
@@ -818,6 +866,8 @@ input_loop(struct input *in)
 			} else if (ev[i].data.ptr == &input_wake_tag) {
 				waker_drain(&in->wk);
 				input_replies(in);
+			} else if (c->cn.fd == -1) {
+				continue; /* dropped earlier in this round */
 			} else {
 				if ((ev[i].events & EPOLLOUT) && c->qblocked &&
 				    input_flush(in, c) == -1)
@@ -828,6 +878,7 @@ input_loop(struct input *in)
 					input_service(in, c);
 			}
 		}
+		input_bury(in);
 	}
 }
 
@@ -837,8 +888,10 @@ input_linger(struct input *in)
 {
 	sigset_t old;
 
-	ring_set_end(in->r);
+	/* The state first: a reader that sees the end acknowledges it only
+	 * for an ENDED binding. */
 	ring_set_state(in->r, RING_ENDED);
+	ring_set_end(in->r);
 	sigprocmask(SIG_SETMASK, &in->waitmask, &old);
 	while (!input_stop &&
 	       __atomic_load_n(&in->r->h->end_seen, __ATOMIC_ACQUIRE) == 0)
@@ -880,6 +933,9 @@ input_main(void *arg, int reportfd)
 
 	memset(&in, 0, sizeof(in));
 	in.one = o->one;
+	in.max = o->max != 0 && o->max < INPUT_MAX_CLIENTS ? o->max
+							   : INPUT_MAX_CLIENTS;
+	in.acl = &o->acl;
 	in.ep = -1;
 	input_prove_init(o->proof, o->cert != NULL);
 	if (o->cert != NULL && conn_tls == NULL) {
@@ -945,6 +1001,7 @@ input_main(void *arg, int reportfd)
 		input_linger(&in);
 	while ((c = in.clients) != NULL)
 		input_drop(&in, c);
+	input_bury(&in);
 	for (e = 0; e < INPUT_PROVE_MAX; e++)
 		input_prove_drop(&in, &input_pv.p[e]);
 	if (in.lfd != -1)

@@ -13,6 +13,8 @@
 #ifndef BASHSOCK_INPUT_H
 #define BASHSOCK_INPUT_H
 
+#include "acl.h"
+
 #include <stddef.h>
 
 #define INPUT_MAX_CLIENTS 1024
@@ -40,6 +42,13 @@ struct input_opts {
 	 * line must carry (pool.h, data connections) before a byte of it
 	 * counts; the listener stays open until one did. NULL: none. */
 	const char *proof;
+	/* bind-input -A: only peers this lets in (no prefix: everybody); the
+	 * others are closed as they are accepted, before a byte of theirs is
+	 * read. */
+	struct acl acl;
+	/* bind-input -m: clients at once, 1 to INPUT_MAX_CLIENTS (0: that
+	 * many); more wait in the listen backlog. */
+	unsigned max;
 	/* -T: a TLS server with the PEM chain cert and its key (key NULL:
 	 * the key inside cert). NULL: plain TCP. */
 	const char *cert, *key;

@@ -27,7 +27,21 @@ struct nsview {
 
 static struct nsview nsv_cache[NSV_MAX];
 static int nsv_used;
-int nsv_busy;
+static int nsv_busy;
+
+void
+nsv_hold(void)
+{
+	nsv_busy++;
+}
+
+void
+nsv_release(void *unused)
+{
+	(void)unused;
+	if (nsv_busy > 0)
+		nsv_busy--;
+}
 
 /* Rings dropped while busy: unmapped at the first refresh when not busy. */
 static struct ring *nsv_retired;
@@ -111,6 +125,22 @@ nsv_grow(struct nsview *v)
 	return 0;
 }
 
+/* The namespace directory was removed (its last binding went): the
+ * counter mapped is dead and will never move again. Map the current one,
+ * making the directory and .gen again as nsv_get does; on failure the
+ * dead one stays, and the next lookup tries again. */
+static void
+nsv_regen(struct nsview *v)
+{
+	uint64_t *g;
+
+	if (rt_nsdir(v->ns, v->dir, sizeof(v->dir)) == -1 ||
+	    (g = bind_gen_map(v->dir)) == NULL)
+		return;
+	bind_gen_unmap(v->gen);
+	v->gen = g;
+}
+
 /* Reads the directory again, in one pass: a name that exists all along is
  * returned by readdir even while others are added, but a second pass
  * capped at the first pass's count could stop before it (tmpfs lists the
@@ -121,6 +151,8 @@ nsv_refresh(struct nsview *v)
 	struct dirent *de;
 	DIR *d;
 
+	if (__atomic_load_n(v->gen, __ATOMIC_ACQUIRE) == BIND_GEN_DEAD)
+		nsv_regen(v);
 	v->seen = __atomic_load_n(v->gen, __ATOMIC_ACQUIRE);
 	nsv_drop(v);
 	if ((d = opendir(v->dir)) == NULL)
@@ -189,14 +221,18 @@ nsv_dir(const struct nsview *v)
 	return v->dir;
 }
 
-struct ring *
-nsv_find(struct nsview *v, const char *id, uint32_t kind)
+/* The entry named id, after a refresh if the generation moved. */
+static struct nsv_entry *
+nsv_entry(struct nsview *v, const char *id)
 {
 	struct nsv_entry *e;
-	struct binding b;
+	uint64_t g;
 	size_t i;
 
-	if (__atomic_load_n(v->gen, __ATOMIC_ACQUIRE) != v->seen)
+	/* A dead counter is looked at again on every lookup until a live one
+	 * is mapped (only when that fails does this cost a syscall each). */
+	g = __atomic_load_n(v->gen, __ATOMIC_ACQUIRE);
+	if (g != v->seen || g == BIND_GEN_DEAD)
 		nsv_refresh(v);
 	if (v->count == 0)
 		return NULL;
@@ -205,8 +241,24 @@ nsv_find(struct nsview *v, const char *id, uint32_t kind)
 		if (e->id[0] == '\0')
 			return NULL;
 		if (strcmp(e->id, id) == 0)
-			break;
+			return e;
 	}
+}
+
+int
+nsv_has(struct nsview *v, const char *id)
+{
+	return nsv_entry(v, id) != NULL;
+}
+
+struct ring *
+nsv_find(struct nsview *v, const char *id, uint32_t kind)
+{
+	struct nsv_entry *e;
+	struct binding b;
+
+	if ((e = nsv_entry(v, id)) == NULL)
+		return NULL;
 	if (e->state == 0) {
 		if (bind_open(&b, v->ns, id) == 0) {
 			e->ring = b.ring;

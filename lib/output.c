@@ -193,9 +193,8 @@ output_acked(struct output *out)
 	if ((size_t)q >= out->inflight)
 		return;
 	acked = out->inflight - (size_t)q;
-	n = acked;
-	if (out->o->reconnect && (n = output_line_end(out, acked)) == 0 &&
-	    acked >= out->tx.cap / 2)
+	n = out->o->reconnect ? output_line_end(out, acked) : acked;
+	if (n == 0 && acked >= out->tx.cap / 2)
 		n = acked;
 	if (n == 0)
 		return;

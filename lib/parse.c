@@ -50,7 +50,10 @@ parse_port(const char *s, int *port)
 {
 	uint64_t v;
 
-	if (s == NULL || parse_digits(&s, 99999, &v) == -1 || *s != '\0')
+	/* Canonical decimal only, as the pool protocol and the helper's
+	 * command line take it: "030000" is no port (nor a typo to guess). */
+	if (s == NULL || s[0] == '0' || parse_digits(&s, 99999, &v) == -1 ||
+	    *s != '\0')
 		return -1;
 	if (v < PARSE_PORT_MIN || v > PARSE_PORT_MAX)
 		return -1;

@@ -322,9 +322,13 @@ size_t
 ring_take(struct ring *r, char *dst, size_t max, int flags)
 {
 	ssize_t n;
+	int tries = 0;
 
+	/* ring_take_at fails when tail moved under it (another reader), or
+	 * when the header makes no sense: bounded, never a spin. */
 	while ((n = ring_take_at(r, LOAD(&r->d->tail), dst, max, flags)) == -1)
-		;
+		if (++tries > 1000 || ring_corrupt(r))
+			return RING_TAKE_CORRUPT;
 	return (size_t)n;
 }
 
@@ -439,4 +443,21 @@ ring_wunlock(struct ring *r, pid_t pid)
 		&r->d->wlock, &cur, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
 	    __atomic_load_n(&r->d->lwait, __ATOMIC_SEQ_CST) != 0)
 		ring_futex_wake(&r->d->wlock, 1);
+}
+
+int
+ring_corrupt(const struct ring *r)
+{
+	uint64_t t, h;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		t = LOAD(&r->d->tail);
+		h = LOAD(&r->d->head);
+		if (h - t <= r->cap)
+			return 0;
+		if (LOAD(&r->d->tail) == t)
+			return 1;
+	}
+	return 1;
 }

@@ -176,13 +176,20 @@ ssize_t ring_last_nl(const struct ring *r, size_t n);
  * Takes up to max bytes from tail into dst. With RING_TAKE_LINE, takes one
  * line including its '\n', or returns 0 when no whole line is buffered
  * (unless the ring is full, or RING_TAKE_PARTIAL, or max bytes have no '\n':
- * then it takes what there is, up to max). Returns the count taken.
+ * then it takes what there is, up to max). Returns the count taken, or
+ * RING_TAKE_CORRUPT when the header breaks the invariant (head behind tail
+ * or beyond tail + cap: the file was written to by someone else).
  */
+#define RING_TAKE_CORRUPT ((size_t)-1)
 size_t ring_take(struct ring *r, char *dst, size_t max, int flags);
 /* One try of ring_take at tail t: the count taken, 0 as ring_take's 0, or
  * -1 when tail is no longer t (or head and t disagree): try again. */
 ssize_t ring_take_at(
     struct ring *r, uint64_t t, char *dst, size_t max, int flags);
+/* 1 when the header breaks tail <= head <= tail + cap, seen in a consistent
+ * snapshot (tail did not move while head was read); 0 otherwise. Bounded:
+ * no spinning on a header someone keeps rewriting. */
+int ring_corrupt(const struct ring *r);
 
 /* Waits until wseq differs from seq, at most timeout_ns (-1: forever).
  * 0 on a wake or change, -1 with errno ETIMEDOUT or EINTR. */

@@ -90,14 +90,24 @@ rt_check(const char *path, int report)
 	return -1;
 }
 
-/* Creates path 0700 unless it exists, then checks it. */
-static int
+int
 rt_mkdir(const char *path)
 {
-	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
-		rt_say(errno, "runtime directory %s: cannot create it: %s",
-		    path, strerror(errno));
-		return -1;
+	int i;
+
+	/* A namespace directory may be removed (its last binding went)
+	 * between mkdir's EEXIST and the check: make it again. Bounded. */
+	for (i = 0; i < 100; i++) {
+		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			rt_say(errno,
+			    "runtime directory %s: cannot create it: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (rt_check(path, 0) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return rt_check(path, 1); /* says why */
 	}
 	return rt_check(path, 1);
 }

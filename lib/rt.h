@@ -49,5 +49,8 @@ int rt_base(char *buf, size_t len);
  * Valid until the next rt call.
  */
 const char *rt_strerror(int e);
+/* Creates path 0700 unless it exists, then checks it as above (a namespace
+ * directory removed by a sweep is made again this way). 0 or -1/errno. */
+int rt_mkdir(const char *path);
 
 #endif

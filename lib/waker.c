@@ -71,8 +71,10 @@ waker_main(void *arg)
 	uint32_t seen[WAKER_WORDS];
 	int i, naps = WAKER_NAPS, moved;
 
+	/* Taken by waker_start, before it returned: a change made after
+	 * that, however soon, is one this thread sees. */
 	for (i = 0; i < WAKER_WORDS; i++)
-		seen[i] = waker_load(w->word[i]);
+		seen[i] = w->start[i];
 	while (!__atomic_load_n(&w->quit, __ATOMIC_ACQUIRE)) {
 		moved = 0;
 		for (i = 0; i < WAKER_WORDS; i++) {
@@ -112,6 +114,8 @@ waker_start(
 	w->want[0] = 1;
 	w->word[1] = w1;
 	w->hint[1] = h1;
+	w->start[0] = waker_load(w0);
+	w->start[1] = w1 != NULL ? waker_load(w1) : 0;
 	if ((w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
 		return -1;
 	pthread_attr_init(&at);

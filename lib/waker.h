@@ -23,6 +23,7 @@ struct waker {
 	uint32_t *word[WAKER_WORDS];
 	uint32_t *hint[WAKER_WORDS]; /* waiter count announced on word i */
 	int want[WAKER_WORDS];	     /* watch word i (set by the loop) */
+	uint32_t start[WAKER_WORDS]; /* the words' values at waker_start */
 	int quit;
 	int started;
 	pthread_t t;

@@ -355,6 +355,7 @@ bo_seed_expected() {
 	run -2 bind-output out1 127.0.0.1 http
 	run -2 bind-output out1 127.0.0.1 80
 	run -2 bind-output out1 127.0.0.1 49152
+	run -2 bind-output out1 127.0.0.1 "0$(bs_free_port)"
 	run -2 bind-output out1 '' 9999
 	run -2 bind-output -s 12 out1 127.0.0.1 9999
 	run -2 bind-output -t soon out1 127.0.0.1 9999

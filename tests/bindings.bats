@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# bindings [-a]: one line a live binding:
+# bindings [-a] [-H]: one line a live binding:
 #   ID in ADDR PORT PID BUFFERED CLIENTS|ended
 
 bats_require_minimum_version 1.5.0
@@ -134,7 +134,24 @@ zeta"
 	assert_output "in1 in :: $port $pid 0 0"
 }
 
-@test "bindings with an operand fails with status 2" { bs_bad 2 bindings extra; }
+@test "bindings -H prints the column names first, then the same lines" {
+	local port pid
+	run -0 --separate-stderr bindings -H
+	assert_output "ID DIR ADDR PORT PID BUFFERED STATE"
+	assert_equal "$stderr" ""
+	port=$(bs_free_port)
+	pid=$(bind-input in1 "$port")
+	run -0 bindings -H
+	assert_output "ID DIR ADDR PORT PID BUFFERED STATE
+in1 in :: $port $pid 0 0"
+	run -0 eval 'bindings -a -H | sed -n 1p'
+	assert_output "NS ID DIR ADDR PORT PID BUFFERED STATE"
+	run -0 eval 'bindings -aH | grep -c "^$BASHSOCK_NS in1 in :: $port $pid 0 0\$"'
+	assert_output 1
+}
+
+@test "bindings with two operands fails with status 2" { bs_bad 2 bindings a b; }
+@test "bindings ID of no live binding fails with status 1" { bs_bad 1 bindings extra; }
 @test "bindings with an unknown option fails with status 2" { bs_bad 2 bindings -z; }
 
 @test "bindings with an invalid BASHSOCK_NS fails with status 2" {
@@ -143,7 +160,7 @@ zeta"
 
 @test "bindings --help prints its usage and help bindings its documentation" {
 	run -2 --separate-stderr bindings --help
-	assert_line --partial 'bindings [-a]'
+	assert_line --partial 'bindings [-a] [-H]'
 	assert_equal "$stderr" ""
 	run -0 help bindings
 	assert_line --partial 'List live bashsock bindings'

@@ -66,7 +66,7 @@ report() {
 	bind-input -v pid in1 "$port"
 	[ "$(exe "$pid")" = "$(realpath "$PROG")" ]
 	[ "$(comm "$pid")" = bashsock-in ]
-	[ "$(cmdline "$pid")" = "bashsock-in in $BASHSOCK_NS in1 $port 1048576 0" ]
+	[ "$(cmdline "$pid")" = "bashsock-in in $BASHSOCK_NS in1 $port 1048576 0 1024 any" ]
 	printf 'hello\n' | bs_peer send "$port" 127.0.0.1
 	run -0 read -l -w 5 in1
 	assert_output hello
@@ -88,8 +88,8 @@ report() {
 @test "every option reaches the helper program" {
 	local port ipid opid
 	port=$(bs_free_port)
-	bind-input -1 -a 127.0.0.1 -s 4k -v ipid in1 "$port"
-	[ "$(cmdline "$ipid")" = "bashsock-in in $BASHSOCK_NS in1 $port 4096 1 127.0.0.1" ]
+	bind-input -1 -a 127.0.0.1 -s 4k -m 3 -A 127.0.0.0/8 -A ::1 -v ipid in1 "$port"
+	[ "$(cmdline "$ipid")" = "bashsock-in in $BASHSOCK_NS in1 $port 4096 1 3 127.0.0.0/8,::1/128 127.0.0.1" ]
 	run -0 bindings
 	assert_output "in1 in 127.0.0.1 $port $ipid 0 0"
 	bind-output -r -t 2.5 -s 8k -v opid out1 127.0.0.1 "$port"

@@ -24,7 +24,8 @@ COMMANDS='bind-input read bind-output write unbind bindings trigger-wait trigger
 	run -0 tools/deps.sh --list build test
 	local p
 	for p in bash-builtins gcc make libssl-dev bats bats-assert bats-support \
-		socat netcat-openbsd ncat python3 iproute2 tmux man-db; do
+		socat netcat-openbsd ncat python3 iproute2 tmux man-db \
+		redis-server curl; do
 		assert_line "$p"
 	done
 	for p in clang libclang-rt-dev valgrind cppcheck clang-tidy clang-format \

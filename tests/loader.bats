@@ -37,7 +37,7 @@ pool builtin
 master builtin"
 	# read is the override: its help has the socket form.
 	run -0 bash --norc -c '. "$1" && help read' bash "$BS_LOADER"
-	assert_line --partial 'read [-l] [-b COUNT] [-w SECS] [-v VAR] ID'
+	assert_line --partial 'read [-l] [-b COUNT] [-w SECS] [-v VAR] [-c VAR] ID'
 }
 
 @test "sourcing loader.sh prints nothing and returns 0" {
@@ -125,7 +125,7 @@ complete -F _bashsock_complete write"
 		. "$1" || exit 9
 		for b in $3; do printf "%s " "$(type -t "$b")"; done
 		help -s read' bash "$BS_LOADER" "${BASHSOCK_SO:-$BS_ROOT/bashsock.so}" "$BUILTINS"
-	assert_line --index 0 "builtin builtin builtin builtin builtin builtin builtin builtin builtin builtin read: read [-ers] [-a array] [-d delim] [-i text] [-n nchars] [-N nchars] [-p prompt] [-t timeout] [-u fd] [name ...] | read [-l] [-b COUNT] [-w SECS] [-v VAR] ID"
+	assert_line --index 0 "builtin builtin builtin builtin builtin builtin builtin builtin builtin builtin read: read [-ers] [-a array] [-d delim] [-i text] [-n nchars] [-N nchars] [-p prompt] [-t timeout] [-u fd] [name ...] | read [-l] [-b COUNT] [-w SECS] [-v VAR] [-c VAR] ID"
 	assert_equal "$stderr" ""
 }
 
@@ -159,12 +159,15 @@ cout"
 	# Options: those of the builtin's usage line.
 	run -0 complete_words read -
 	assert_output "-b
+-c
 -l
 -v
 -w"
 	run -0 complete_words bind-input -
 	assert_output "-1
+-A
 -a
+-m
 -s
 -v"
 	# After the ID, read takes nothing more.
@@ -275,7 +278,7 @@ alive"
 		assert_equal "$stderr" ""
 	done
 	run -0 bash --norc -c '. "$1" && help -s bind-input' bash "$BS_LOADER"
-	assert_output "bind-input: bind-input [-1] [-a ADDR] [-s SIZE] [-v VAR] ID PORT"
+	assert_output "bind-input: bind-input [-1] [-A PREFIX] [-a ADDR] [-m MAX] [-s SIZE] [-v VAR] ID PORT"
 }
 
 @test "help read keeps bash's own documentation after the socket form" {

@@ -576,6 +576,7 @@ reader100() {
 	run -2 pool -m 5000 k 20000
 	run -2 pool -x k 20000
 	run -2 pool '' 20000
+	run -2 master k 127.0.0.1 "0$port" "$D"
 	run -2 master k 127.0.0.1 80 "$D"
 	run -2 master k 127.0.0.1 20000
 	run -2 master '' 127.0.0.1 20000 "$D"
@@ -586,6 +587,8 @@ reader100() {
 	[[ $stderr == *"127.0.0.1 port $port: Connection refused"* ]]
 	start_pool k "$port"
 	run -1 --separate-stderr pool k "$port"
+	# Old builds took 0PORT as PORT: "already in use" (1), not usage (2).
+	run -2 pool k "0$port"
 	[[ $stderr == *"port $port: Address already in use"* ]]
 	run -0 master k 127.0.0.1 "$port" "$D"
 	read_all dem1 >/dev/null

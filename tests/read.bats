@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# read, socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] ID
+# read, socket form: read [-l] [-b COUNT] [-w SECS] [-v VAR] [-c VAR] ID
 # Exit statuses, byte-exactness, waiting, signals, and readers in other
 # processes (subshells, unrelated scripts, several at once).
 
@@ -470,6 +470,28 @@ rc=0 got=second binding"
 }
 
 # --- usage errors -----------------------------------------------------------------------
+
+@test "read of a binding whose header another process overwrote says so and returns 1 at once" {
+	local pid
+	pid=$(bind-input -s 4k in1 "$(bs_free_port)")
+	# The helper stays still, so only the reader meets the bad header
+	# (teardown kills it if the test fails).
+	BS_PIDS+=("$pid")
+	kill -STOP "$pid"
+	bs_ring_corrupt "$(bs_nsdir)/in1"
+	local v
+	for v in 'read in1' 'read -l -w 5 in1' 'read -v got -b 3 in1'; do
+		# A reader that spins (deaf to Ctrl-C) is stopped by timeout (124).
+		run --separate-stderr timeout 10 bash --norc -c \
+			'. "$1" && '"$v"' ; rc=$?; echo "rc=$rc got=[${got-}]"' \
+			bash "$BS_LOADER"
+		assert_output "rc=1 got=[]"
+		assert_equal "${#stderr_lines[@]}" 1
+		assert_regex "$stderr" 'read: in1: binding corrupt$'
+	done
+	kill -KILL "$pid"
+	bs_wait_gone "$pid"
+}
 
 @test "read -l on a name that is no binding fails with status 2" { bs_bad 2 read -l nosuch; }
 @test "read -w on a name that is no binding fails with status 2" { bs_bad 2 read -w 1 nosuch; }

@@ -279,23 +279,130 @@ rd_diff() {
 	rd_diff '' 'v\n' 'read -n; echo "rc=$?"'
 }
 
-# --- known difference -----------------------------------------------------------------------------
+# --- from what bash's own tests/read*.sub probe --------------------------------------
 
-# PITFALLS.md: "Known, unfixable from a loadable: `x=1 read x <<< 2` keeps
-# x=2 afterwards" (a loadable builtin cannot tell bash to drop the
-# temporary environment after an assignment into it). Any other deviation
-# fails here.
-@test "a temporary assignment to read's own variable (known difference)" {
-	printf '' >"$T/in"
-	local script='x=1 read x <<< 2; echo "[$x]"'
-	rd_run plain '' "$script"
-	rd_run loaded '. "$L" || exit 99; ' "$script"
-	run -0 cat "$T/plain.out"
-	assert_output "[]"
-	if [ "$(cat "$T/loaded.out")" = "[2]" ]; then
-		skip "known, unfixable from a loadable: x keeps the value read"
-	fi
-	rd_same plain loaded
+@test "control characters CTLESC and DEL survive read into a name and REPLY" {
+	rd_diff '' '\001x\001\n\177y\177\n' \
+		'read v; printf "%q\\n" "$v"; read; printf "%q\\n" "$REPLY"'
+}
+
+@test "one name and leading space under each IFS" {
+	rd_diff '' ' foo \n foo \n foo \n foo \n foo \n' \
+		'for i in "" "\n" ":" " \n" unset; do if [ "$i" = unset ]; then unset IFS; else IFS=$(printf "$i."); IFS=${IFS%.}; fi; read line; printf "<%q>" "$line"; done; echo'
+}
+
+@test "escaped blanks at the edges with and without -r" {
+	rd_diff '' ' a  b\\ \n a  b\\ \n\\ a  b\\ \n \\ a  b\\ \n' \
+		'read x y; echo "-$x-$y-"; read -r x y; echo "-$x-$y-"; read -r x; echo "-$x-"; read x y; echo "-$x-$y-"'
+}
+
+@test "IFS=: on a line of only colons leaves every field empty" {
+	rd_diff '' ':::\n:::\na:b\n' \
+		'IFS=: read x y z; printf "[%s]" "$x" "$y" "$z"; echo; IFS=: read -a A; echo "${#A[@]}"; declare -p A; IFS=: read x y z; printf "[%s]" "$x" "$y" "$z" "${z-unset}"; echo'
+}
+
+@test "more names than words: the extra names are set, and empty" {
+	rd_diff '' 'A B \n' 'unset x y z; read x y z; echo "x[$x] y[$y] z[$z] ${z-z not set}"'
+}
+
+@test "read -d stops at the delimiter and leaves the rest for the next reader" {
+	rd_diff '' 'abcdefg|xyz\nmore\n' '{ read -d "|" a; echo "a = $a"; cat; }'
+}
+
+@test "read -d from a pipe does not read past the delimiter" {
+	rd_diff '' '' 'printf "abcdefg|xyz\\n" | { read -d "|" a; echo "a = $a"; cat; }; echo xyz 123 | { read -d " " a; echo "[$a]"; }'
+}
+
+@test "read -d with a newline, a letter and no delimiter found" {
+	rd_diff '' '' 'echo xyz 123 | { read -d $'"'"'\\n'"'"' a; echo "-$a-"; }; echo abcd | { read -d d a; echo "$? [$a]"; }; printf "none" | { read -d x a; echo "$? [$a]"; }'
+}
+
+@test "read -n and -N leave the rest of a pipe unread" {
+	rd_diff '' '' 'echo abcdefg | { read -n 3 x; echo "$x"; cat; }; echo ab | { read -n 3 x; echo "[$x]"; }; echo abc | { read -N 4 -d $'"'"'\\n'"'"' f; printf "%q\\n" "$f"; }'
+}
+
+@test "read -N at end of file returns 1 with what it got" {
+	rd_diff '' 'abc' 'read -N 10 x; echo "$? [$x]"'
+}
+
+@test "read -n -1 is an invalid count, read -n 1 reads one byte of a file" {
+	rd_diff '' 'xyz\n' 'read -n -1; echo "rc=$?"; read -n 1; echo "rc=$? [$REPLY]"; read -n 1 <"$IN"; echo "[$REPLY]"'
+}
+
+@test "read -n counts characters, not bytes, in a UTF-8 locale" {
+	rd_diff '' '\303\251\303\240b\n' 'LC_ALL=C.UTF-8; read -n 2 x; printf "%q %d\\n" "$x" "${#x}"'
+}
+
+@test "NUL bytes in a line are dropped, with -r and with -N" {
+	rd_diff '' 'a\0b c\n\0d\0ef' 'read -r x y; printf "%q %q\\n" "$x" "$y"; read -r -N 3 z; printf "%q\\n" "$z"'
+}
+
+@test "while read -u 3 reads a file on descriptor 3 to its end" {
+	rd_diff '' '1\n2 3\n' 'while read -u 3 var; do echo "<$var>"; done 3<"$IN"; echo "rc=$?"; read -u 3 v 3</dev/null; echo "eof rc=$?"'
+}
+
+@test "read -t 0 on a file and on a pipe with data, read -t with a negative timeout" {
+	rd_diff '' 'x\n' 'read -t 0 <"$IN"; echo "file $?"; echo abcde | { read -r -n 5 -t 5 z; read -t 0; echo "pipe $? [$z]"; }; read -t -3 a; echo "neg $?"'
+}
+
+@test "read -t with data ready returns it, from a here-string and a pipe" {
+	rd_diff '' '' 'read -t .0001 a <<<abcde; echo "[$a]"; echo abcde | { read -t 5 a; echo "[$a]"; }'
+}
+
+@test "read -e -t times out on an empty FIFO as read -t does" {
+	rd_diff '' '' 'v=old; read -e -t 0.1 -u 5 v 5<>"$F"; echo "rc=$? [$v]"'
+}
+
+@test "read -a replaces an existing array and refuses an associative one" {
+	rd_diff '' 'a b\nc\n' \
+		'arr=(x y z w); read -a arr; declare -p arr; declare -A h=([k]=v); read -a h; echo "rc=$?"; declare -p h'
+}
+
+@test "read through a nameref assigns the referenced variable" {
+	rd_diff '' 'via ref\n' 'declare -n ref=target; read -r ref; declare -p target'
+}
+
+@test "read into an element of an associative array under assoc_expand_once" {
+	rd_diff '' 'rbracket\nlbracket\nsub\n' \
+		'declare -A A; shopt -s assoc_expand_once; r="]"; l="["; s='"'"'$(echo x)'"'"'; read A[$r]; read A[$l]; read A[$s]; echo "rc=$?"; declare -p A'
+}
+
+@test "words starting with -- other than --help stay bash's errors" {
+	rd_diff '' 'in put\n' \
+		'read --helpx; echo "rc=$?"; read --hel; echo "rc=$?"; read -n --help; echo "rc=$?"; read x --help; echo "rc=$?"; read -r -- --help; echo "rc=$?"'
+}
+
+# --- prefix assignments (bash's execute_builtin special-cases read_builtin) -------------
+
+# bash runs its read with the command's temporary environment as a scope of
+# its own: what read assigns to a variable that the command also assigns
+# in front of it is dropped with that scope. The override does the same.
+@test "x=pre read x: the value read is dropped with the temporary assignment" {
+	rd_diff '' 'new\n' 'x=old; x=pre read x; echo "$? [$x]"; unset x; x=pre read x <<<v; echo "[${x-unset}]"'
+}
+
+@test "x=pre command read x, and x=pre read x in a function with a local x" {
+	rd_diff '' 'one\ntwo\n' \
+		'x=old; x=pre command read x; echo "[$x]"; f() { local x=loc; x=pre read x; echo "in [$x]"; }; f; echo "[$x]"'
+}
+
+@test "x=pre read x under set -a and in posix mode" {
+	rd_diff '' 'one\ntwo\n' \
+		'set -a; x=old; x=pre read x; echo "[$x] [$(printenv x)]"; set +a -o posix; y=old; y=pre read y; echo "[$y]"'
+}
+
+@test "a prefix assignment to another name: read's own name keeps the value" {
+	rd_diff '' 'got it\n' 'x=old y=old; y=pre read x; echo "[$x] [$y]"'
+}
+
+@test "REPLY=pre read, x=pre read -a x, and IFS=: read restores IFS" {
+	rd_diff 'x' 'r1\nnew b\na:b c\n' \
+		'REPLY=old; REPLY=pre read; echo "[$REPLY]"; x=(o); x=pre read -a x; declare -p x; IFS=: read a b; printf "[%s] [%s] [%q]\\n" "$a" "$b" "$IFS"'
+}
+
+@test "x=pre read x in a subshell, a pipeline and the background" {
+	rd_diff '' 'sub\n' \
+		'x=old; (x=pre read x; echo "[$x]"); echo pipe | x=pre read x; x=pre read x <<<bg & wait; echo "[$x]"'
 }
 
 # --- when a binding has the variable's name ----------------------------------------------------------

@@ -438,7 +438,8 @@ time.sleep(60)
 # About two minutes in all.
 
 # int_stress_one SIZE BYTES SEED: every kind of stream through a -1
-# binding of SIZE, twice (seeds SEED, SEED+1, ...), BYTES each.
+# binding of SIZE, twice (seeds SEED, SEED+1, ...), BYTES each; then the
+# kinds without newlines once more, read only once the buffer is full.
 int_stress_one() {
 	local size=$1 bytes=$2 seed=$3 kind round
 	for round in 1 2; do
@@ -448,17 +449,22 @@ int_stress_one() {
 			seed=$((seed + 1))
 		done
 	done
+	for kind in nonl long; do
+		echo "# -1 -s $size: $bytes bytes of $kind, seed $seed, buffer full first"
+		int_one "$size" "$kind" "$bytes" "$seed" full
+		seed=$((seed + 1))
+	done
 }
 
-@test "integrity: -1, 4k buffer, 8 seeded streams: 3 MB of every kind arrives byte-exact" {
+@test "integrity: -1, 4k buffer, 10 seeded streams: 3 MB of every kind arrives byte-exact" {
 	int_stress_one 4k 3000000 101
 }
 
-@test "integrity: -1, 64k buffer, 8 seeded streams: 6 MB of every kind arrives byte-exact" {
+@test "integrity: -1, 64k buffer, 10 seeded streams: 6 MB of every kind arrives byte-exact" {
 	int_stress_one 64k 6000000 111
 }
 
-@test "integrity: -1, 1M buffer, 8 seeded streams: 12 MB of every kind arrives byte-exact" {
+@test "integrity: -1, 1M buffer, 10 seeded streams: 12 MB of every kind arrives byte-exact" {
 	int_stress_one 1M 12000000 121
 }
 

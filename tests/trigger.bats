@@ -369,6 +369,7 @@ switches() {
 		"trigger-wait k 80"
 		"trigger-wait k 49152"
 		"trigger-wait k 12ab"
+		"trigger-wait -t 0.5 k 0$port"
 		"trigger-wait k $port extra"
 		"trigger-wait -t -1 k $port"
 		"trigger-wait -t soon k $port"
@@ -380,6 +381,7 @@ switches() {
 		"trigger-send k '' $port"
 		"trigger-send k 127.0.0.1 0"
 		"trigger-send k 127.0.0.1 65536"
+		"trigger-send k 127.0.0.1 0$port"
 		"trigger-send -t x k 127.0.0.1 $port"
 		"trigger-send k 127.0.0.1 $port extra"
 	)

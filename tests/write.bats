@@ -5,6 +5,7 @@
 
 bats_require_minimum_version 1.5.0
 load test_helper/common
+load helpers/receive
 
 setup() {
 	bs_setup
@@ -176,6 +177,25 @@ EOF
 	[ "$(tail -c 5 "$BO_OUT")" = "next" ]
 }
 
+@test "write to a binding whose header another process overwrote says so and returns 1 at once" {
+	bo_open out1 -s 4k
+	# The helper stays still, so only the writer meets the bad header
+	# (teardown kills it if the test fails).
+	BS_PIDS+=("$BO_PID")
+	kill -STOP "$BO_PID"
+	bs_ring_corrupt "$(bs_nsdir)/out1"
+	local v
+	for v in 'write out1 hello' 'printf abc | write out1'; do
+		run --separate-stderr timeout 10 bash --norc -c \
+			'. "$1" && '"$v"' ; echo "rc=$?"' bash "$BS_LOADER"
+		assert_output "rc=1"
+		assert_equal "${#stderr_lines[@]}" 1
+		assert_regex "$stderr" 'write: out1: binding corrupt$'
+	done
+	kill -KILL "$BO_PID"
+	bs_wait_gone "$BO_PID"
+}
+
 @test "messages of concurrent writers never interleave" {
 	local w pids=()
 	bo_open o1 -s 4k
@@ -238,9 +258,40 @@ bo_with_fake() (
 	FOO=bar write "$@" <<<"from stdin"
 )
 
-@test "write to a name that is not a binding runs the system's write with the same arguments" {
+# bo_logged_in USER SCRIPT: runs bash SCRIPT (the builtins loaded, the
+# fake write first in PATH) in a private mount namespace where USER is
+# logged in: /run is a fresh tmpfs there whose utmp holds one
+# USER_PROCESS record for USER (glibc's struct utmp on Linux, 384 bytes).
+# Nothing outside the namespace changes.
+bo_logged_in() {
+	local ns_opts=(-m --propagation private)
+	bo_mkutmp
+	[ "$(id -u)" = 0 ] || ns_opts=(-r "${ns_opts[@]}")
+	unshare "${ns_opts[@]}" bash --norc -c '
+		mount -t tmpfs none /run || exit 90
+		/usr/bin/python3 "$3/mkutmp.py" "$1" || exit 91
+		. "$2" || exit 92
+		export PATH="$3/bin:$PATH"
+		eval "$4"
+	' bash "$1" "$BS_LOADER" "$BATS_TEST_TMPDIR" "$2"
+}
+
+# Writes /run/utmp with argv[1] logged in (used inside bo_logged_in).
+bo_mkutmp() {
+	cat >"$BATS_TEST_TMPDIR/mkutmp.py" <<'PY'
+import struct, sys, time
+rec = struct.pack("<hxxi32s4s32s256shhiii4i20s", 7, 4242, b"pts/42", b"bs42",
+                  sys.argv[1].encode(), b"", 0, 0, 0, int(time.time()), 0,
+                  0, 0, 0, 0, b"")
+assert len(rec) == 384
+with open("/run/utmp", "wb") as f:
+    f.write(rec)
+PY
+}
+
+@test "write to a logged-in user that is no binding runs the system's write with the same arguments" {
 	bo_fake_write
-	run -7 bo_with_fake -n alice 'tty 1' '' '-x' '\t'
+	run -7 bo_logged_in alice 'FOO=bar write -n alice "tty 1" "" -x "\t" <<<"from stdin"'
 	assert_output ""
 	run -0 cat "$REC"
 	assert_output "argc 6
@@ -254,21 +305,58 @@ FOO=bar
 from stdin"
 }
 
-@test "write to an input binding or a closed output runs the system's write" {
+@test "the system's write runs with the signals bash gives a command: ignored ones stay ignored" {
+	bo_fake_write
+	cat >"$BATS_TEST_TMPDIR/bin/write" <<'SH'
+#!/bin/sh
+grep '^SigIgn' /proc/$$/status >"$REC"
+SH
+	run -0 bo_logged_in alice "trap '' USR1; trap 'echo trapped' USR2; write alice"
+	# USR1 (10) stays ignored, as `trap ''` makes it for commands; the
+	# USR2 trap is the shell's own: the command gets the default.
+	local ign
+	ign=$(awk '{print $2}' "$REC")
+	[ $((0x$ign >> 9 & 1)) = 1 ]
+	[ $((0x$ign >> 11 & 1)) = 0 ]
+}
+
+# bo_fails WANT ARGS...: write ARGS exits 1 with exactly one line on
+# stderr, ending "write: WANT", nothing on stdout, and the system's write
+# (the fake, first in PATH) never runs.
+bo_fails() {
+	local want=$1
+	shift
+	rm -f "$REC"
+	run -1 --separate-stderr bo_with_fake "$@"
+	assert_output ""
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ $stderr == *"write: $want" ]]
+	[ ! -e "$REC" ]
+}
+
+@test "write to an input binding without -c is a usage error; to an output killed, closed or never made, exits 1 with one line" {
+	local k
 	bo_fake_write
 	bind-input in1 "$(bs_free_port)" >/dev/null
-	run -7 bo_with_fake in1 hello
-	run -0 head -3 "$REC"
-	assert_output "argc 2
-[in1]
-[hello]"
+	# Contract v2: an input binding answers its clients (write -c N).
+	rm -f "$REC"
+	run -2 --separate-stderr bo_with_fake in1 hello
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ $stderr == *"write: in1: an input binding takes -c N" ]]
+	[ ! -e "$REC" ]
+	# Killed: a stale binding, never the system's write.
 	bo_open o1
+	kill -KILL "$BO_PID"
+	bs_wait_gone "$BO_PID"
+	bo_fails "o1: binding closed" o1 gone
+	bo_fails "o1: binding closed" -n o1 gone
+	# One line per call, however many calls.
+	for k in 1 2 3 4 5; do bo_fails "o1: binding closed" o1 "$k"; done
+	# Closed: the binding is gone, and no user of that name is logged in.
+	bo_open o2
 	bo_finish
-	run -7 bo_with_fake o1 gone
-	run -0 head -3 "$REC"
-	assert_output "argc 2
-[o1]
-[gone]"
+	bo_fails "o2: no live output binding" o2 gone
+	bo_fails "nosuch: no live output binding" nosuch hi
 }
 
 bo_no_write() (
@@ -280,12 +368,15 @@ bo_no_write() (
 	mkdir -p "$BATS_TEST_TMPDIR/empty"
 	run -1 --separate-stderr bo_no_write nobody hi
 	assert_output ""
-	[[ $stderr == *"write: command not found"* ]]
+	[[ $stderr == *"write: nobody: no live output binding" ]]
+	run -1 --separate-stderr bo_logged_in alice \
+		'PATH=$3/empty; write alice hi'
+	[[ $stderr == *"write: alice: no live output binding" ]]
 }
 
 @test "write --help and help write show the socket form" {
 	run -2 write --help
-	[[ $output == *"write [-n] [-E] ID [MESSAGE ...]"* ]]
+	[[ $output == *"write [-n] [-E] [-d] [-c N] ID [MESSAGE ...]"* ]]
 	run -0 help write
 	[[ $output == *"system's write command"* ]]
 	run -0 type -t write

@@ -7,6 +7,8 @@
 #    (refused, the wait goes on), then the right one.
 # 4. the daemon pool: pool in the background, master pushes dem1 and dem2
 #    (each echoes three lines), the shell reads both by name to their end.
+# 5. a conversation: a bind-input -1 server in the background answers each
+#    line; a bind-output client writes questions and reads the replies.
 # Every wait is bounded; the script exits non-zero when a step fails.
 # `read ID`, `read -v VAR` and `bind-input -v VAR` are bashsock's: shellcheck
 # takes the first for bash's read and cannot see the variables the others set.
@@ -160,4 +162,35 @@ wait "$masterpid" || exit 1
 echo "master returned 0"
 wait "$poolpid" || exit 1
 echo "pool returned 0 (every daemon read to its end)"
+bgpids=()
+
+port5=$(free_port)
+say "5. Conversation: a bind-input -1 server answers, a bind-output client asks"
+bind-input -1 ask "$port5" >/dev/null
+(
+	# The server: every line of its one client gets an answer (plain
+	# `write ID` on a -1 binding), until the client ends (status 3).
+	for ((i = 0; i < 100; i++)); do
+		read -l -w 5 -v q ask
+		rc=$?
+		[ "$rc" -eq 0 ] || break
+		write ask "you said \"$q\" (${#q} characters)"
+	done
+	echo "   server: read returned $rc (the client ended its side), done"
+	[ "$rc" -eq 3 ]
+) &
+server=$!
+bgpids+=("$server")
+bind-output talk 127.0.0.1 "$port5" >/dev/null
+for q in "hello server" "how are you?"; do
+	write talk "$q"
+	echo "   client wrote: $q"
+	read -l -w 5 -v reply talk || { echo "demo: no reply" >&2; exit 1; }
+	echo "   client read:  $reply"
+done
+write -d talk # half-close: the server's read sees the end
+read -w 5 talk
+echo "   client: read returned $? (the server closed its side)"
+wait "$server" || exit 1
+unbind talk
 bgpids=()

@@ -25,9 +25,11 @@ group() {
 	demo) echo iproute2 netcat-openbsd ;;
 	# The unit tests (gcc's ASan comes with gcc) and the bats suite's peers;
 	# tests/install.bats reads the man pages (man-db) and builds the
-	# package (dpkg-deb).
-	test) echo bats bats-assert bats-support socat netcat-openbsd ncat openssl curl \
-		python3 iproute2 procps psmisc util-linux tmux man-db ;;
+	# package (dpkg-deb); tests/conversation.bats talks to redis-server
+	# and serves curl; tests/tls.bats makes certificates with openssl.
+	test) echo bats bats-assert bats-support socat netcat-openbsd ncat \
+		python3 iproute2 procps psmisc util-linux tmux man-db \
+		redis-server curl openssl ;;
 	lint) echo shellcheck cppcheck clang-tidy clang-format ;;
 	# clang builds the object with ASan; its runtime is libclang-rt-dev
 	# (on Debian 12 clang only recommends it).

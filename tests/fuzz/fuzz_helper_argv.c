@@ -7,8 +7,9 @@
  * input_args_parse and output_args_parse each refuse it with EINVAL, or
  * accept it; at most one of them accepts. What they accept is within the
  * ranges helper_argv.h documents (checked here independently), points into
- * argv, and is canonical: formatting it again with input_argv or
- * output_argv gives back exactly the words from argv[1] on.
+ * argv (the -A prefixes are parsed into the options: their list is "any"
+ * exactly when there is none), and is canonical: formatting it again with
+ * input_argv or output_argv gives back exactly the words from argv[1] on.
  *
  *   make fuzz-build &&
  *       build/fuzz/fuzz_helper_argv tests/fuzz/corpus/helper_argv
@@ -78,7 +79,7 @@ check_input(int argc, char *const *argv)
 		CHECK(errno == EINVAL);
 		return 0;
 	}
-	CHECK(argc == 7 || argc == 8);
+	CHECK(argc == 9 || argc == 10);
 	CHECK(strcmp(argv[1], "in") == 0);
 	CHECK(o.ns == argv[2] && o.id == argv[3]);
 	CHECK(is_id(o.ns) && is_id(o.id));
@@ -86,7 +87,10 @@ check_input(int argc, char *const *argv)
 	      (o.port >= PARSE_PORT_MIN && o.port <= PARSE_PORT_MAX));
 	CHECK(o.cap >= PARSE_SIZE_MIN && o.cap <= PARSE_SIZE_MAX);
 	CHECK(o.one == 0 || o.one == 1);
-	CHECK(argc == 8 ? o.addr == argv[7] : o.addr == NULL);
+	CHECK(o.max >= 1 && o.max <= 1024);
+	CHECK(o.acl.n <= ACL_MAX);
+	CHECK((o.acl.n == 0) == (strcmp(argv[8], "any") == 0));
+	CHECK(argc == 10 ? o.addr == argv[9] : o.addr == NULL);
 	input_argv(&o, &a);
 	CHECK(strcmp(a.argv[0], "bashsock-in") == 0);
 	check_same(&a, argc, argv);
@@ -127,7 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 	int argc = 0, i, ok;
 
-	if (size > 4096)
+	if (size > 8192)
 		return 0;
 	/* Words: the pieces between NULs; an empty input is no word. */
 	if ((argv = calloc(WORDS_MAX + 1, sizeof(*argv))) == NULL)

@@ -99,6 +99,8 @@ check_port(const char *s)
 	v = want == 0 ? ref_digits(s, n) : 0;
 	if (want == 0 && (v < PARSE_PORT_MIN || v > PARSE_PORT_MAX))
 		want = -1;
+	if (s[0] == '0') /* no leading zero */
+		want = -1;
 	CHECK(parse_port(s, &port) == want);
 	if (want == -1)
 		return;

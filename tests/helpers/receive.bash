@@ -90,7 +90,7 @@ bs_bad() {
 	local want=$1
 	shift
 	# shellcheck disable=SC2016
-	run --separate-stderr bash --norc -c "$(declare -f bs_nsdir bs_leftovers)"'
+	run --separate-stderr bash --norc -c "$(declare -f bs_rt_base bs_nsdir bs_leftovers)"'
 		. "$1" || exit 99
 		shift
 		before=$(bs_leftovers)

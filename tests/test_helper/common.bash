@@ -111,3 +111,22 @@ bs_rt_base() {
 		echo "/dev/shm/bashsock-$u"
 	fi
 }
+
+# bs_ring_corrupt FILE: writes the binding file's header as another process
+# of the same user could: head = tail + 3 * cap in both directions (beyond
+# the invariant tail <= head <= tail + cap). Offsets of lib/ring.h's struct
+# ring_hdr, layout version 3: cap at 16; rx head, tail at 192, 256; tx
+# head, tail at 320, 384.
+bs_ring_corrupt() {
+	/usr/bin/python3 - "$1" <<'PY'
+import mmap, struct, sys
+with open(sys.argv[1], 'r+b') as f:
+    m = mmap.mmap(f.fileno(), 4096)
+    assert struct.unpack_from('<I', m, 8)[0] == 3, 'ring layout version'
+    cap, = struct.unpack_from('<Q', m, 16)
+    for head_at, tail_at in ((192, 256), (320, 384)):
+        tail, = struct.unpack_from('<Q', m, tail_at)
+        struct.pack_into('<Q', m, head_at, tail + 3 * cap)
+    m.close()
+PY
+}

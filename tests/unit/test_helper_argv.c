@@ -42,6 +42,10 @@ in_round_trip(const struct input_opts *o)
 	CHECK(back.port == o->port && back.cap == o->cap);
 	CHECK(back.one == o->one);
 	CHECK(same(back.cert, o->cert) && same(back.key, o->key));
+	CHECK(back.max == (o->max != 0 ? o->max : INPUT_MAX_CLIENTS));
+	CHECK(
+	    back.acl.n == o->acl.n &&
+	    memcmp(back.acl.p, o->acl.p, sizeof(o->acl.p[0]) * o->acl.n) == 0);
 	CHECK(output_args_parse(argc_of(a.argv), a.argv, &other) == -1);
 }
 
@@ -67,12 +71,28 @@ out_round_trip(const struct output_opts *o)
 static void
 test_round_trips(void)
 {
-	struct input_opts i = {
-	    "default", "in1", NULL, 20001, 1024 * 1024, 0, NULL, NULL, NULL};
+	static struct input_opts i;
+	char pfx[64];
+	int k;
 	struct output_opts o = {"ns.1", "out_1", "localhost", 49151, 1024,
 	    10000000000LL, 0, 0, 0, NULL};
 
+	i.ns = "default";
+	i.id = "in1";
+	i.port = 20001;
+	i.cap = 1024 * 1024;
+	in_round_trip(&i); /* max 0: 1024, no -A: "any" */
+	i.max = 1;
+	CHECK(acl_add(&i.acl, "10.1.2.3/8") == 0);
+	CHECK(acl_add(&i.acl, "::1") == 0);
 	in_round_trip(&i);
+	i.max = INPUT_MAX_CLIENTS;
+	for (k = (int)i.acl.n; k < ACL_MAX; k++) {
+		snprintf(pfx, sizeof(pfx),
+		    "ffff:ffff:ffff:ffff:ffff:ffff:%x:0/%d", k, 96 + k % 33);
+		CHECK(acl_add(&i.acl, pfx) == 0);
+	}
+	in_round_trip(&i); /* the longest command line */
 	i.addr = "127.0.0.1";
 	i.one = 1;
 	i.port = 0; /* the pool's: any free port */
@@ -108,7 +128,7 @@ test_round_trips(void)
 static int
 parse_words(const char *words, int in)
 {
-	char buf[512], *argv[16], *p;
+	char buf[1024], *argv[16], *p;
 	struct input_opts io;
 	struct output_opts oo;
 	int argc = 0;
@@ -128,14 +148,35 @@ static void
 test_refusals(void)
 {
 	static const char *bad_in[] = {"h", "h in", "h in ns x 20001 1024",
-	    "h in ns x 20001 1024 0 addr extra", "h out ns x 20001 1024 0",
-	    "h in 1ns x 20001 1024 0", "h in ns \"\" 20001 1024 0",
-	    "h in ns x 1023 1024 0", "h in ns x 49152 1024 0",
-	    "h in ns x 020001 1024 0", "h in ns x -1 1024 0",
-	    "h in ns x \"\" 1024 0", "h in ns x 20001 1023 0",
-	    "h in ns x 20001 1073741825 0", "h in ns x 20001 1k 0",
-	    "h in ns x 20001 18446744073709551616 0", "h in ns x 20001 1024 2",
-	    "h in ns x 20001 1024 01", NULL};
+	    "h in ns x 20001 1024 0", "h in ns x 20001 1024 0 1024",
+	    "h in ns x 20001 1024 0 addr", /* the old form */
+	    "h in ns x 20001 1024 0 1024 any addr extra",
+	    "h out ns x 20001 1024 0 1024 any",
+	    "h in 1ns x 20001 1024 0 1024 any",
+	    "h in ns \"\" 20001 1024 0 1024 any",
+	    "h in ns x 1023 1024 0 1024 any", "h in ns x 49152 1024 0 1024 any",
+	    "h in ns x 020001 1024 0 1024 any", "h in ns x -1 1024 0 1024 any",
+	    "h in ns x \"\" 1024 0 1024 any", "h in ns x 20001 1023 0 1024 any",
+	    "h in ns x 20001 1073741825 0 1024 any",
+	    "h in ns x 20001 1k 0 1024 any",
+	    "h in ns x 20001 18446744073709551616 0 1024 any",
+	    "h in ns x 20001 1024 2 1024 any",
+	    "h in ns x 20001 1024 01 1024 any",
+	    /* MAX: 1 to 1024, canonical */
+	    "h in ns x 20001 1024 0 0 any", "h in ns x 20001 1024 0 1025 any",
+	    "h in ns x 20001 1024 0 01 any", "h in ns x 20001 1024 0 \"\" any",
+	    "h in ns x 20001 1024 0 -1 any",
+	    /* ACL: "any" or exactly what acl_format writes */
+	    "h in ns x 20001 1024 0 1024 \"\"",
+	    "h in ns x 20001 1024 0 1024 ANY",
+	    "h in ns x 20001 1024 0 1024 127.0.0.2",
+	    "h in ns x 20001 1024 0 1024 10.1.2.3/8",
+	    "h in ns x 20001 1024 0 1024 ::ffff:10.0.0.0/104",
+	    "h in ns x 20001 1024 0 1024 FD00::/8",
+	    "h in ns x 20001 1024 0 1024 10.0.0.0/8,",
+	    "h in ns x 20001 1024 0 1024 10.0.0.0/8,,::1/128",
+	    "h in ns x 20001 1024 0 1024 any,10.0.0.0/8",
+	    "h in ns x 20001 1024 0 1024 10.0.0.0/33", NULL};
 	static const char *bad_out[] = {"h out ns x host 20001 1024 1 0 extra",
 	    "h out ns x \"\" 20001 1024 1 0", "h out ns x host 0 1024 1 0",
 	    "h out ns x host 20001 1024 0 0",
@@ -144,8 +185,11 @@ test_refusals(void)
 	    "h out ns ../x host 20001 1024 1 0", NULL};
 	int k;
 
-	CHECK(parse_words("h in ns x 20001 1024 0", 1) == 0);
-	CHECK(parse_words("h in ns x 0 1024 0 \"\"", 1) == 0);
+	CHECK(parse_words("h in ns x 20001 1024 0 1024 any", 1) == 0);
+	CHECK(parse_words("h in ns x 0 1024 0 1 any \"\"", 1) == 0);
+	CHECK(parse_words("h in ns x 20001 1024 0 7 "
+			  "10.0.0.0/8,::1/128,fd00::/8,127.0.0.2/32",
+		  1) == 0);
 	CHECK(parse_words("h out ns x host 20001 1024 1 1", 0) == 0);
 	for (k = 0; bad_in[k] != NULL; k++) {
 		if (parse_words(bad_in[k], 1) != -EINVAL) {

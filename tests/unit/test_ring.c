@@ -247,6 +247,55 @@ test_map(void)
 	close(fd);
 }
 
+/* ring_take on h in a child with a 5 s alarm: a spin (the old `continue'
+ * on head beyond tail + cap) is a failure, not a hang. Returns what the
+ * child saw: 1 RING_TAKE_CORRUPT, 0 anything else, -1 killed. */
+static int
+take_corrupt_in_child(struct ring *r)
+{
+	char buf[64];
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == 0) {
+		alarm(5);
+		_exit(ring_take(r, buf, sizeof(buf), RING_TAKE_LINE) ==
+			      RING_TAKE_CORRUPT
+			  ? 1
+			  : 0);
+	}
+	if (pid == -1 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* A header someone else wrote (the file is the user's own): head beyond
+ * tail + cap, or behind tail. Taking fails at once instead of spinning;
+ * ring_corrupt sees it; a sane ring is not called corrupt. */
+static void
+test_corrupt(void)
+{
+	struct ring r;
+	char buf[64];
+
+	mkring(&r, 1024);
+	produce(&r, "line\n");
+	CHECK(ring_corrupt(&r) == 0);
+	r.d->head = r.d->tail + 1024 + 1;
+	CHECK(ring_corrupt(&r) == 1);
+	CHECK(take_corrupt_in_child(&r) == 1);
+	r.d->head = r.d->tail + 3 * 1024;
+	CHECK(take_corrupt_in_child(&r) == 1);
+	r.d->tail = r.d->head + 7; /* head behind tail */
+	CHECK(ring_corrupt(&r) == 1);
+	CHECK(take_corrupt_in_child(&r) == 1);
+	/* Exactly full is no corruption. */
+	r.d->head = r.d->tail + 1024;
+	CHECK(ring_corrupt(&r) == 0);
+	CHECK(ring_take(&r, buf, sizeof(buf), 0) == sizeof(buf));
+	ring_unmap(&r);
+}
+
 int
 main(void)
 {
@@ -257,6 +306,7 @@ main(void)
 	test_owner_died();
 	test_wlock();
 	test_map();
+	test_corrupt();
 	if (failures == 0)
 		printf("test_ring: all passed\n");
 	return failures != 0;
