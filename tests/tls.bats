@@ -265,3 +265,57 @@ tls_dirty() {
 	[ "$(tls_dirty "$plain")" -le 1024 ]
 	echo "plain $(tls_dirty "$plain") kB, tls $(tls_dirty "$tls") kB" >&3
 }
+
+# --- duplex over TLS (read -c, write -c, read on an output binding) ---------
+
+@test "bind-input -T: curl --cacert against a bash HTTPS server (read -c, write -c, unbind -c), 10 at once" {
+	local i pids=()
+	bind-input -T "$C/srv.both" web "$PORT"
+	for ((i = 1; i <= 10; i++)); do
+		curl -sS --max-time 20 --cacert "$C/ca.pem" -o "$BATS_TEST_TMPDIR/c$i" \
+			"https://localhost:$PORT/p/$i" 2>"$BATS_TEST_TMPDIR/c$i.err" &
+		pids+=($!)
+	done
+	declare -A path=()
+	local cl line req body resp n=0
+	while ((n < 10)) && read -l -c cl -w 10 -v line web; do
+		line=${line%$'\r'}
+		if [[ -z ${path[$cl]+set} ]]; then
+			req=${line#* } path[$cl]=${req%% *}
+		elif [[ -z $line ]]; then
+			body="you asked for ${path[$cl]}"
+			printf -v resp 'HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+				"${#body}" "$body"
+			write -n -E -c "$cl" web "$resp"
+			unbind -c "$cl" web 2>/dev/null || true
+			unset 'path[$cl]'
+			n=$((n + 1))
+		fi
+	done
+	for ((i = 1; i <= 10; i++)); do
+		wait "${pids[i - 1]}" || fail "curl $i: $(cat "$BATS_TEST_TMPDIR/c$i.err")"
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/c$i")" "you asked for /p/$i"
+	done
+}
+
+@test "bind-input -T: socat OPENSSL client gets the reply write -c sends it" {
+	local cl line
+	bind-input -T "$C/srv.both" in1 "$PORT"
+	bs_bg socat "OPENSSL:127.0.0.1:$PORT,cafile=$C/ca.pem" \
+		"SYSTEM:echo question; read -r a; echo \"\$a\" >$BATS_TEST_TMPDIR/answer"
+	read -l -c cl -w 10 -v line in1
+	assert_equal "$line" question
+	write -c "$cl" in1 'the answer'
+	bs_wait_for 250 file_has "$BATS_TEST_TMPDIR/answer" 'the answer'
+}
+
+@test "bind-output -T: duplex with socat OPENSSL-LISTEN: read gets what the server says" {
+	tls_server srv socat \
+		"OPENSSL-LISTEN:$PORT,reuseaddr,cert=$C/srv.pem,key=$C/srv.key,verify=0" \
+		"SYSTEM:echo hello shell; read -r a; echo \"\$a\" >$BATS_TEST_TMPDIR/got"
+	bind-output -T -C "$C/ca.pem" o1 localhost "$PORT"
+	run -0 read -l -w 10 o1
+	assert_output 'hello shell'
+	write o1 'hello server'
+	bs_wait_for 250 file_has "$BATS_TEST_TMPDIR/got" 'hello server'
+}
