@@ -319,3 +319,20 @@ tls_dirty() {
 	write o1 'hello server'
 	bs_wait_for 250 file_has "$BATS_TEST_TMPDIR/got" 'hello server'
 }
+
+@test "without bashsock-helper-tls beside the object, -T fails with one line naming it; plain bindings still work" {
+	local d=$BATS_TEST_TMPDIR/notls
+	mkdir "$d"
+	cp "$BS_ROOT/bashsock.so" "$BS_ROOT/bashsock-helper" "$d/"
+	run -1 --separate-stderr bash --norc -c '
+		export BASHSOCK_SO=$1
+		source "$2" || exit 99
+		bind-input -T "$3" in1 "$4" >/dev/null
+		rc=$?
+		[ -z "$(bindings)" ] || exit 98
+		bind-input in2 "$4" >/dev/null || exit 97
+		unbind in2
+		exit $rc' _ "$d/bashsock.so" "$BS_ROOT/loader.sh" "$C/srv.both" "$PORT"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *'TLS needs bashsock-helper-tls next to bashsock.so'* ]]
+}
