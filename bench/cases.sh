@@ -107,10 +107,12 @@ print("%.3f" % (r["bytes"] / 1048576 / r["seconds"]))' <<<"$out"
 # DIR/c.pem (chain and key in one file), made once per run.
 tls_cert() {
 	[ -s "$1/c.pem" ] && return 0
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		-nodes -keyout "$1/c.key" -out "$1/c.crt" -days 2 -subj /CN=localhost \
-		-addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' 2>/dev/null &&
-		cat "$1/c.crt" "$1/c.key" >"$1/c.pem" || fail "openssl req"
+		-addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' 2>/dev/null; then
+		fail "openssl req"
+	fi
+	cat "$1/c.crt" "$1/c.key" >"$1/c.pem"
 }
 
 # The same TLS sender for every receiver: BYTES of zeros through socat's
@@ -184,7 +186,7 @@ rtt_tls() {
 			read -r -t 10 -u "${TC[0]}" r || fail "no echo"
 		done
 		t1=$EPOCHREALTIME
-		exec {TC[1]}>&-
+		eval "exec ${TC[1]}>&-"
 		kill "$ep" 2>/dev/null
 	else
 		bs_load
