@@ -33,6 +33,9 @@ SAN        ?=
 SO         ?= bashsock.so
 # The helper program: next to SO, where bashsock.so looks for it.
 HELPER     := $(patsubst ./%,%,$(dir $(SO))bashsock-helper)
+# The same program with TLS (lib/tls.c, libssl): started for -T bindings
+# only, so that the plain helper never maps libssl (README, TLS).
+HELPER_TLS := $(HELPER)-tls
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
 BI_SRC     := $(sort $(wildcard builtins/*.c))
@@ -49,13 +52,19 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 # The loader, with the list of builtins this build has (see loader.sh.in).
 LOADER     := loader.sh
 
-all: $(SO) $(HELPER) $(LOADER)
+all: $(SO) $(HELPER) $(HELPER_TLS) $(LOADER)
 
 $(SO): $(BI_OBJ) $(LIB_A)
 	$(CC) -shared $(SAN) -Wl,-z,now -Wl,-z,relro -o $@ $(BI_OBJ) $(LIB_A) $(LDLIBS)
 
 $(HELPER): $(BUILD)/helper/bashsock-helper.o $(LIB_A)
 	$(CC) $(SAN) -Wl,-z,now -Wl,-z,relro -o $@ $^
+
+$(HELPER_TLS): $(BUILD)/helper/bashsock-helper-tls.o $(LIB_A)
+	$(CC) $(SAN) -Wl,-z,now -Wl,-z,relro -o $@ $^ -lssl -lcrypto
+
+$(BUILD)/helper/bashsock-helper-tls.o: helper/bashsock-helper.c lib/*.h | $(BUILD)/helper
+	$(CC) $(BASE) $(CFLAGS) $(SAN) $(WARN) -DBASHSOCK_TLS -Ilib -MMD -c -o $@ $<
 
 $(LIB_A): $(LIB_OBJ)
 	rm -f $@
@@ -153,12 +162,14 @@ SHAREDIR = $(PREFIX)/share/bashsock
 MANDIR   = $(PREFIX)/share/man
 STRIP   ?= strip
 INSTALLED = $(BASHLIB)/bashsock.so $(BASHLIB)/bashsock-helper \
+            $(BASHLIB)/bashsock-helper-tls \
             $(SHAREDIR)/loader.sh $(MANDIR)/man1/bashsock.1 $(MANDIR)/man7/bashsock.7
 install: all
 	install -d $(DESTDIR)$(BASHLIB) $(DESTDIR)$(SHAREDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 0644 -s --strip-program=$(STRIP) $(SO) $(DESTDIR)$(BASHLIB)/bashsock.so
 	install -m 0755 -s --strip-program=$(STRIP) $(HELPER) $(DESTDIR)$(BASHLIB)/bashsock-helper
+	install -m 0755 -s --strip-program=$(STRIP) $(HELPER_TLS) $(DESTDIR)$(BASHLIB)/bashsock-helper-tls
 	sed 's|@SO@|$(BASHLIB)/bashsock.so|' $(LOADER) > $(DESTDIR)$(SHAREDIR)/loader.sh
 	chmod 0644 $(DESTDIR)$(SHAREDIR)/loader.sh
 	$(MKMAN) $(SO) $(SHAREDIR)/loader.sh > $(DESTDIR)$(MANDIR)/man1/bashsock.1
@@ -250,9 +261,10 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf $(BUILD) bashsock.so bashsock-helper $(LOADER)
+	rm -rf $(BUILD) bashsock.so bashsock-helper bashsock-helper-tls $(LOADER)
 
 .PHONY: all unit deps test demo bench install uninstall deb man format \
 	format-check clean check-asan check-valgrind check-stress fuzz \
 	fuzz-build lint
--include $(LIB_OBJ:.o=.d) $(BUILD)/helper/bashsock-helper.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/helper/bashsock-helper.d \
+    $(BUILD)/helper/bashsock-helper-tls.d

@@ -101,6 +101,115 @@ r = json.loads(sys.stdin.read())["end"]["sum_received"]
 print("%.3f" % (r["bytes"] / 1048576 / r["seconds"]))' <<<"$out"
 }
 
+# --- TLS: bulk receive (MiB/s) and round trip (us) ------------------------
+
+# tls_cert DIR: a self-signed certificate for localhost and 127.0.0.1 in
+# DIR/c.pem (chain and key in one file), made once per run.
+tls_cert() {
+	[ -s "$1/c.pem" ] && return 0
+	if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -keyout "$1/c.key" -out "$1/c.crt" -days 2 -subj /CN=localhost \
+		-addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' 2>/dev/null; then
+		fail "openssl req"
+	fi
+	cat "$1/c.crt" "$1/c.key" >"$1/c.pem"
+}
+
+# The same TLS sender for every receiver: BYTES of zeros through socat's
+# OPENSSL client (verification off: the receiver's speed is measured).
+tls_send() {
+	head -c "$2" /dev/zero |
+		socat -u -b 65536 - "OPENSSL:127.0.0.1:$1,verify=0" ||
+		fail "TLS sender failed"
+}
+
+# bulk_tls bashsock|socat|ncat PORT BYTES: that TLS receiver to /dev/null.
+bulk_tls() {
+	local kind=$1 port=$2 bytes=$3 hp lp t0 t1 rc
+	tls_cert "$TMPD"
+	case $kind in
+	bashsock)
+		bs_load
+		bind-input -1 -T "$TMPD/c.pem" -v hp bulk "$port" || fail "bind-input -T"
+		;;
+	socat)
+		socat -u "OPENSSL-LISTEN:$port,reuseaddr,cert=$TMPD/c.pem,verify=0" \
+			STDOUT >/dev/null &
+		lp=$!
+		;;
+	ncat)
+		ncat --recv-only --ssl --ssl-cert "$TMPD/c.crt" --ssl-key "$TMPD/c.key" \
+			-l 127.0.0.1 "$port" </dev/null >/dev/null &
+		lp=$!
+		;;
+	*) fail "bulk_tls: $kind?" ;;
+	esac
+	waitlisten "$port"
+	t0=$EPOCHREALTIME
+	if [ "$kind" = bashsock ]; then
+		tls_send "$port" "$bytes" &
+		lp=$!
+		while :; do
+			read -w 10 bulk
+			rc=$?
+			((rc == 0)) || break
+		done >/dev/null
+		((rc == 3)) || fail "bulk read ended with status $rc"
+		wait "$lp" || fail "sender failed"
+	else
+		tls_send "$port" "$bytes"
+		wait "$lp" || fail "$kind failed"
+	fi
+	t1=$EPOCHREALTIME
+	calc 'b / 1048576 / (u / 1e6)' -v b="$bytes" -v u="$(us "$t0" "$t1")"
+}
+
+# rtt_tls bashsock|socat|ncat PA PE N: this shell sends a line over TLS to
+# an echo relay on PE, which sends it back over TLS to PA. bashsock:
+# bind-output -T and bind-input -T; the anchors: the same relay driven by
+# a socat (or ncat --ssl) client coprocess instead, read with bash's read.
+rtt_tls() {
+	local kind=$1 pa=$2 pe=$3 n=$4 hp ep i r t0 t1 fd
+	tls_cert "$TMPD"
+	if [ "$kind" != bashsock ]; then
+		socat "OPENSSL-LISTEN:$pe,reuseaddr,cert=$TMPD/c.pem,verify=0" \
+			SYSTEM:cat &
+		ep=$!
+		waitlisten "$pe"
+		case $kind in
+		socat) coproc TC { socat - "OPENSSL:127.0.0.1:$pe,verify=0"; } ;;
+		ncat) coproc TC { ncat --ssl 127.0.0.1 "$pe"; } ;;
+		esac
+		for ((i = 0; i < n + 20; i++)); do
+			((i == 20)) && t0=$EPOCHREALTIME
+			printf '%s\n' "$MSG" >&"${TC[1]}"
+			read -r -t 10 -u "${TC[0]}" r || fail "no echo"
+		done
+		t1=$EPOCHREALTIME
+		eval "exec ${TC[1]}>&-"
+		kill "$ep" 2>/dev/null
+	else
+		bs_load
+		bind-input -T "$TMPD/c.pem" -v hp inA "$pa" || fail "bind-input -T"
+		socat "OPENSSL-LISTEN:$pe,reuseaddr,cert=$TMPD/c.pem,verify=0" \
+			"OPENSSL:127.0.0.1:$pa,verify=0" &
+		ep=$!
+		waitlisten "$pe"
+		bind-output -T -k -v hp outA 127.0.0.1 "$pe" || fail "bind-output -T"
+		for ((i = 0; i < n + 20; i++)); do
+			((i == 20)) && t0=$EPOCHREALTIME
+			write outA "$MSG"
+			read -l -w 10 -v r inA || fail "no echo"
+		done
+		t1=$EPOCHREALTIME
+		unbind outA
+		wait "$ep"
+		unbind inA
+	fi
+	[ "$r" = "$MSG" ] || fail "echo mangled: $r"
+	calc 'u / n' -v u="$(us "$t0" "$t1")" -v n="$n"
+}
+
 # --- lines into a variable: klines/s -------------------------------------
 
 lines_bs() {

@@ -44,7 +44,7 @@ log() { printf '%s\n' "$*" >&2; }
 # --- dependencies and the peer -------------------------------------------
 
 # command-or-path:debian-package
-NEEDS=(cc:gcc socat:socat nc:netcat-openbsd ncat:ncat iperf3:iperf3 zsh:zsh
+NEEDS=(cc:gcc openssl:openssl socat:socat nc:netcat-openbsd ncat:ncat iperf3:iperf3 zsh:zsh
 	gnuplot:gnuplot-nox python3:python3 timeout:coreutils valgrind:valgrind
 	/usr/lib/bash/accept:bash-builtins)
 
@@ -420,6 +420,38 @@ r_rtt() {
 	"/dev/tcp client, C echo") take "$id" "$tool" cases rtt_devtcp c "$p" "$RTT_N" ;;
 	"C client, C echo") take "$id" "$tool" cases rtt_c "$p" "$RTT_N" ;;
 	esac
+}
+
+r_tls() {
+	local id=$1 tool=$2 p q
+	needs "$id" "$tool" socat openssl || return
+	[ "$tool" = ncat ] && { needs "$id" "$tool" ncat || return; }
+	newport p
+	newport q
+	case $id in
+	bulk_tls) take "$id" "$tool" cases bulk_tls "$tool" "$p" "$BULK_BYTES" ;;
+	rtt_tls) take "$id" "$tool" cases rtt_tls "$tool" "$p" "$q" "$RTT_N" ;;
+	esac
+}
+
+# TLS: bind-input -T against socat OPENSSL-LISTEN and ncat --ssl (the same
+# socat OPENSSL sender for all three); the round trip through a socat TLS
+# echo relay, driven by bashsock's -T bindings or by a TLS client
+# coprocess.
+case_tls() {
+	local id t
+	defcase bulk_tls "bulk receive over TLS, $((BULK_BYTES >> 20)) MiB" MiB/s higher "TLS bulk receive"
+	defcase rtt_tls "round trip of one 32 B line over TLS" us lower "TLS round trip"
+	for id in bulk_tls rtt_tls; do
+		for t in bashsock socat ncat; do
+			deftool $id "$t" "$([ "$t" = bashsock ] && echo B || echo A)"
+		done
+		if [ ! -x "$ROOT/bashsock-helper-tls" ]; then
+			notbuilt $id "bashsock-helper-tls"
+			continue
+		fi
+		interleave $id "bashsock|r_tls" "socat|r_tls" "ncat|r_tls"
+	done
 }
 
 case_rtt() {
@@ -834,6 +866,7 @@ main() {
 	fi
 	want write && case_write
 	want rtt && case_rtt
+	want tls && case_tls
 	want conv && case_conv
 	want trigger && case_trig
 	want bindclose && case_bindclose

@@ -29,7 +29,7 @@ bind_input_builtin(WORD_LIST *list)
 	memset(&o, 0, sizeof(o));
 	o.cap = 1024 * 1024;
 	reset_internal_getopt();
-	while ((opt = internal_getopt(list, "1A:a:m:s:v:")) != -1) {
+	while ((opt = internal_getopt(list, "1A:a:K:m:s:T:v:")) != -1) {
 		switch (opt) {
 		case '1':
 			o.one = 1;
@@ -40,6 +40,12 @@ bind_input_builtin(WORD_LIST *list)
 			break;
 		case 'a':
 			o.addr = list_optarg;
+			break;
+		case 'K':
+			o.key = list_optarg;
+			break;
+		case 'T':
+			o.cert = list_optarg;
 			break;
 		case 'm':
 			if (parse_count(list_optarg, &max) == -1 ||
@@ -67,6 +73,15 @@ bind_input_builtin(WORD_LIST *list)
 		}
 	}
 	list = loptend;
+	if (o.key != NULL && o.cert == NULL) {
+		builtin_error("-K: only with -T");
+		return BS_USAGE;
+	}
+	if ((o.cert != NULL && *o.cert == '\0') ||
+	    (o.key != NULL && *o.key == '\0')) {
+		builtin_error("-%c: empty file name", *o.cert ? 'K' : 'T');
+		return BS_USAGE;
+	}
 	if (list == NULL || list->next == NULL || list->next->next != NULL) {
 		builtin_usage();
 		return BS_USAGE;
@@ -107,20 +122,26 @@ static char *bind_input_doc[] = {
     "            Repeat it for several, at most 64. Any other client is",
     "            closed at once, before a byte of it reaches the buffer",
     "  -a ADDR   listen on ADDR only (default: all IPv6 and IPv4)",
+    "  -K KEY    with -T: the PEM private key (default: the one in CERT)",
     "  -m MAX    at most MAX clients at once, 1 to 1024 (default 1024);",
     "            more wait in the listen backlog until one leaves",
     "  -s SIZE   buffer size, suffixes k and M (default 1M)",
+    "  -T CERT   TLS (1.2 or newer): CERT is the PEM certificate chain;",
+    "            a client whose handshake fails (or takes over 10 s) is",
+    "            dropped before a byte of it counts",
     "  -v VAR    store the PID in VAR instead of printing it",
     "",
     "Exit Status:",
-    "0 once listening; 1 if the port or ID is in use or another error",
-    "occurs; 2 for a usage error.",
+    "0 once listening; 1 if the port or ID is in use, CERT or KEY cannot",
+    "be used, or another error occurs; 2 for a usage error.",
     NULL,
 };
 
 struct builtin bind_input_struct = {"bind-input", bind_input_builtin,
     BUILTIN_ENABLED, bind_input_doc,
-    "bind-input [-1] [-A PREFIX] [-a ADDR] [-m MAX] [-s SIZE] [-v VAR] ID "
+    "bind-input [-1] [-A PREFIX] [-a ADDR] [-m MAX] [-s SIZE] [-T CERT [-K "
+    "KEY]]"
+    " [-v VAR] ID "
     "PORT",
     0};
 BS_BUILTIN_ALIAS(bind_input_struct, "bind-input");

@@ -10,10 +10,19 @@ bind_output_opts(WORD_LIST *list, struct output_opts *o, char **var)
 	int opt;
 
 	reset_internal_getopt();
-	while ((opt = internal_getopt(list, "rs:t:v:")) != -1) {
+	while ((opt = internal_getopt(list, "C:krs:t:Tv:")) != -1) {
 		switch (opt) {
+		case 'C':
+			o->ca = list_optarg;
+			break;
+		case 'k':
+			o->verify = 0;
+			break;
 		case 'r':
 			o->reconnect = 1;
+			break;
+		case 'T':
+			o->tls = 1;
 			break;
 		case 's':
 			if (parse_size(list_optarg, &o->cap) == -1) {
@@ -44,6 +53,14 @@ bind_output_opts(WORD_LIST *list, struct output_opts *o, char **var)
 			return -1; /* internal_getopt said why */
 		}
 	}
+	if (!o->tls && (o->ca != NULL || !o->verify)) {
+		builtin_error("-%c: only with -T", o->ca != NULL ? 'C' : 'k');
+		return -1;
+	}
+	if (o->ca != NULL && *o->ca == '\0') {
+		builtin_error("-C: empty file name");
+		return -1;
+	}
 	return 0;
 }
 
@@ -57,6 +74,7 @@ bind_output_builtin(WORD_LIST *list)
 	memset(&o, 0, sizeof(o));
 	o.cap = 1024 * 1024;
 	o.timeout = 10000000000LL;
+	o.verify = 1;
 	if (bind_output_opts(list, &o, &var) == -1)
 		return BS_USAGE;
 	list = loptend;
@@ -99,15 +117,23 @@ static char *bind_output_doc[] = {
     "down, and `write ID' fails until it is closed.",
     "",
     "Options:",
+    "  -C FILE   with -T: trust the CAs in FILE (PEM) instead of the",
+    "            system's store",
+    "  -k        with -T: do not verify the server's certificate (it is",
+    "            then not authenticated: anyone on the path can pose as it)",
     "  -r        reconnect when the connection drops, with backoff, and",
     "            send what was written meanwhile",
     "  -s SIZE   buffer size, suffixes k and M (default 1M)",
-    "  -t SECS   connect timeout, fractions allowed (default 10)",
+    "  -t SECS   connect timeout, fractions allowed (default 10); with -T",
+    "            the TLS handshake must be done within it too",
+    "  -T        TLS (1.2 or newer): the server's certificate is verified",
+    "            against the trust store and HOST (each reconnect again)",
     "  -v VAR    store the PID in VAR instead of printing it",
     "",
     "Exit Status:",
     "0 once connected; 1 if the host is unknown, the connection is refused",
-    "or times out, the ID is in use or another error occurs; 2 for a usage",
+    "or times out, the TLS handshake or the verification fails (one line",
+    "says why), the ID is in use or another error occurs; 2 for a usage",
     "error.",
     NULL,
 };
@@ -117,7 +143,8 @@ struct builtin bind_output_struct = {
     bind_output_builtin,
     BUILTIN_ENABLED,
     bind_output_doc,
-    "bind-output [-r] [-s SIZE] [-t SECS] [-v VAR] ID HOST PORT",
+    "bind-output [-r] [-s SIZE] [-t SECS] [-T [-C FILE] [-k]] [-v VAR] ID "
+    "HOST PORT",
     0,
 };
 BS_BUILTIN_ALIAS(bind_output_struct, "bind-output");

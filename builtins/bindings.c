@@ -41,9 +41,10 @@ bl_add(struct binding *b, void *arg)
 		l->cap = l->cap * 2 + 16;
 	}
 	chan_info(&b->ring, &i);
-	if (asprintf(&s, "%s%s%s %s %s %u %d %zu %s", l->ns ? l->ns : "",
+	if (asprintf(&s, "%s%s%s %s %s %u %d %zu %s%s", l->ns ? l->ns : "",
 		l->ns ? " " : "", b->id, i.input ? "in" : "out", i.addr, i.port,
-		(int)i.pid, i.buffered, bl_state(&i, st, sizeof(st))) != -1)
+		(int)i.pid, i.buffered, bl_state(&i, st, sizeof(st)),
+		(b->ring.h->flags & RING_F_TLS) ? " tls" : "") != -1)
 		l->line[l->n++] = s;
 }
 

@@ -24,6 +24,9 @@
 #include "helper_argv.h"
 #include "input.h"
 #include "output.h"
+#ifdef BASHSOCK_TLS
+#include "tls.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +52,10 @@ main(int argc, char **argv)
 		    HELPER_PROGRAM, REPORT_FD);
 		return 2;
 	}
+#ifdef BASHSOCK_TLS
+	/* bashsock-helper-tls: the same program with the TLS layer. */
+	tls_register();
+#endif
 	/* Nothing this process may start gets the pipe. */
 	fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
 	if (helper_argv_parse_input(argc, argv, &in) == 0) {

@@ -20,8 +20,8 @@
 #define SYS_close_range 436
 #endif
 
-/* The helper program's path, or NULL; set once by helper_locate. */
-static char *helper_prog;
+/* The helper programs' paths, or NULL; set once by helper_locate. */
+static char *helper_prog, *helper_prog_tls;
 static int helper_located;
 
 void
@@ -47,7 +47,7 @@ helper_locate(void)
 		clen = strlen(cwd) + 1;
 	}
 	dlen = (size_t)(slash - so) + 1;
-	if ((path = malloc(clen + dlen + sizeof(HELPER_PROGRAM))) == NULL) {
+	if ((path = malloc(clen + dlen + sizeof(HELPER_PROGRAM_TLS))) == NULL) {
 		free(cwd);
 		return;
 	}
@@ -60,9 +60,13 @@ helper_locate(void)
 	memcpy(path + clen + dlen, HELPER_PROGRAM, sizeof(HELPER_PROGRAM));
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 	    access(path, X_OK) == 0)
-		helper_prog = path;
-	else
-		free(path);
+		helper_prog = strdup(path);
+	memcpy(
+	    path + clen + dlen, HELPER_PROGRAM_TLS, sizeof(HELPER_PROGRAM_TLS));
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(path, X_OK) == 0)
+		helper_prog_tls = strdup(path);
+	free(path);
 }
 
 const char *
@@ -174,16 +178,22 @@ helper_spawn(helper_fn fn, void *arg, const char *name, char *const *argv,
     char *const *envp, int *reportfd)
 {
 	sigset_t old, none;
+	const char *prog = helper_prog;
 	int p[2], e;
 	pid_t pid;
 
+	/* TLS bindings (helper_argv.h's tls- forms): the program with
+	 * libssl. A forked copy cannot serve them; it says so. */
+	if (argv != NULL && argv[0] != NULL && argv[1] != NULL &&
+	    strncmp(argv[1], "tls-", 4) == 0)
+		prog = helper_prog_tls;
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
 	/* The helper program; should it not start, a copy of this process
 	 * runs the helper itself. */
-	if (argv != NULL && helper_prog != NULL &&
+	if (argv != NULL && prog != NULL &&
 	    (pid = helper_exec(
-		 helper_prog, argv, envp != NULL ? envp : environ, p[1])) != -1)
+		 prog, argv, envp != NULL ? envp : environ, p[1])) != -1)
 		goto started;
 	pid = helper_fork(&old);
 	if (pid == 0) {

@@ -45,6 +45,9 @@ typedef int (*helper_fn)(void *arg, int reportfd);
  * not there or not an executable regular file.
  */
 #define HELPER_PROGRAM "bashsock-helper"
+/* The same program with the TLS layer (lib/tls.h) and libssl: started for
+ * TLS bindings only, so that the others never map libssl. */
+#define HELPER_PROGRAM_TLS "bashsock-helper-tls"
 void helper_locate(void);
 const char *helper_program(void);
 

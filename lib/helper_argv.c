@@ -24,7 +24,7 @@ helper_argv_input(const struct input_opts *o, struct helper_argv *a)
 	else
 		snprintf(a->acl, sizeof(a->acl), "any");
 	a->argv[n++] = "bashsock-in";
-	a->argv[n++] = "in";
+	a->argv[n++] = o->cert != NULL ? "tls-in" : "in";
 	a->argv[n++] = (char *)o->ns;
 	a->argv[n++] = (char *)o->id;
 	a->argv[n++] = a->num[0];
@@ -32,6 +32,10 @@ helper_argv_input(const struct input_opts *o, struct helper_argv *a)
 	a->argv[n++] = o->one ? "1" : "0";
 	a->argv[n++] = a->num[2];
 	a->argv[n++] = a->acl;
+	if (o->cert != NULL) {
+		a->argv[n++] = (char *)o->cert;
+		a->argv[n++] = o->key != NULL ? (char *)o->key : "";
+	}
 	if (o->addr != NULL)
 		a->argv[n++] = (char *)o->addr;
 	a->argv[n] = NULL;
@@ -47,7 +51,7 @@ helper_argv_output(const struct output_opts *o, struct helper_argv *a)
 	snprintf(a->num[1], sizeof(a->num[1]), "%zu", o->cap);
 	snprintf(a->num[2], sizeof(a->num[2]), "%lld", (long long)o->timeout);
 	a->argv[n++] = "bashsock-out";
-	a->argv[n++] = "out";
+	a->argv[n++] = o->tls ? "tls-out" : "out";
 	a->argv[n++] = (char *)o->ns;
 	a->argv[n++] = (char *)o->id;
 	a->argv[n++] = (char *)o->host;
@@ -55,6 +59,10 @@ helper_argv_output(const struct output_opts *o, struct helper_argv *a)
 	a->argv[n++] = a->num[1];
 	a->argv[n++] = a->num[2];
 	a->argv[n++] = o->reconnect ? "1" : "0";
+	if (o->tls) {
+		a->argv[n++] = o->verify ? "1" : "0";
+		a->argv[n++] = o->ca != NULL ? (char *)o->ca : "";
+	}
 	a->argv[n] = NULL;
 }
 
@@ -128,11 +136,13 @@ int
 helper_argv_parse_input(int argc, char *const *argv, struct input_opts *o)
 {
 	uint64_t cap, max;
+	int tls = argc > 1 && strcmp(argv[1], "tls-in") == 0, k = tls ? 2 : 0;
 
 	memset(o, 0, sizeof(*o));
-	if ((argc != 9 && argc != 10) || strcmp(argv[1], "in") != 0 ||
-	    parse_id(argv[2]) == -1 || parse_id(argv[3]) == -1 ||
-	    args_port(argv[4], 1, &o->port) == -1 ||
+	if ((argc != 9 + k && argc != 10 + k) ||
+	    (!tls && strcmp(argv[1], "in") != 0) ||
+	    (tls && argv[9][0] == '\0') || parse_id(argv[2]) == -1 ||
+	    parse_id(argv[3]) == -1 || args_port(argv[4], 1, &o->port) == -1 ||
 	    args_num(argv[5], PARSE_SIZE_MIN, PARSE_SIZE_MAX, &cap) == -1 ||
 	    args_bool(argv[6], &o->one) == -1 ||
 	    args_num(argv[7], 1, INPUT_MAX_CLIENTS, &max) == -1 ||
@@ -145,7 +155,11 @@ helper_argv_parse_input(int argc, char *const *argv, struct input_opts *o)
 	o->id = argv[3];
 	o->cap = (size_t)cap;
 	o->max = (unsigned)max;
-	o->addr = argc == 10 ? argv[9] : NULL;
+	o->addr = argc == 10 + k ? argv[9 + k] : NULL;
+	if (tls) {
+		o->cert = argv[9];
+		o->key = argv[10][0] != '\0' ? argv[10] : NULL;
+	}
 	return 0;
 }
 
@@ -153,15 +167,17 @@ int
 helper_argv_parse_output(int argc, char *const *argv, struct output_opts *o)
 {
 	uint64_t cap, timeout;
+	int tls = argc > 1 && strcmp(argv[1], "tls-out") == 0, k = tls ? 2 : 0;
 
 	memset(o, 0, sizeof(*o));
-	if (argc != 9 || strcmp(argv[1], "out") != 0 ||
+	if (argc != 9 + k || (!tls && strcmp(argv[1], "out") != 0) ||
+	    (tls && args_bool(argv[9], &o->verify) == -1) ||
 	    parse_id(argv[2]) == -1 || parse_id(argv[3]) == -1 ||
 	    argv[4][0] == '\0' || args_port(argv[5], 0, &o->port) == -1 ||
 	    args_num(argv[6], PARSE_SIZE_MIN, PARSE_SIZE_MAX, &cap) == -1 ||
 	    args_num(argv[7], 1, PARSE_SECS_MAX * 1000000000ULL, &timeout) ==
 		-1 ||
-	    args_bool(argv[8], &o->reconnect) == -1 || argv[9] != NULL) {
+	    args_bool(argv[8], &o->reconnect) == -1 || argv[argc] != NULL) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -170,6 +186,10 @@ helper_argv_parse_output(int argc, char *const *argv, struct output_opts *o)
 	o->host = argv[4];
 	o->cap = (size_t)cap;
 	o->timeout = (int64_t)timeout;
+	if (tls) {
+		o->tls = 1;
+		o->ca = argv[10][0] != '\0' ? argv[10] : NULL;
+	}
 	return 0;
 }
 

@@ -7,6 +7,12 @@
  *
  *   bashsock-in  in  NS ID PORT CAP ONE MAX ACL [ADDR]
  *   bashsock-out out NS ID HOST PORT CAP TIMEOUT_NS RECONNECT
+ *   bashsock-in  tls-in  NS ID PORT CAP ONE MAX ACL CERT KEY [ADDR]
+ *   bashsock-out tls-out NS ID HOST PORT CAP TIMEOUT_NS RECONNECT VERIFY CA
+ *
+ * The tls- forms are TLS bindings (-T), which only bashsock-helper-tls
+ * serves (helper_spawn picks it for them): CERT is not empty, KEY and CA
+ * are empty when not given, VERIFY is 0 (-k) or 1.
  *
  * argv[0] is the process name (as ps shows it), argv[1] the helper. NS and
  * ID are valid IDs; numbers are canonical decimal (no sign, no leading
@@ -38,7 +44,7 @@
 #include "input.h"
 #include "output.h"
 
-#define HELPER_ARGC_MAX 10
+#define HELPER_ARGC_MAX 12
 
 struct helper_argv {
 	char *argv[HELPER_ARGC_MAX + 1]; /* NULL-terminated */

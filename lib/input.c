@@ -2,6 +2,7 @@
 #include "input.h"
 #include "clock.h"
 #include "bind.h"
+#include "conn.h"
 #include "conv.h"
 #include "helper.h"
 #include "net.h"
@@ -9,6 +10,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +25,7 @@
 enum park { PARK_NONE = 0, PARK_OWNER, PARK_SPACE };
 
 struct client {
-	int fd;
+	struct conn cn;
 	int parked; /* enum park */
 	uint32_t n; /* its name in the client table */
 	struct conv_client *slot;
@@ -43,6 +45,7 @@ struct input {
 	struct ring tx; /* replies to clients, as conv.h records */
 	struct conv *cv;
 	struct waker wk;
+	void *ctx; /* -T: the TLS server context, or NULL */
 	int ep, lfd, one, accepted;
 	int lwatched;	   /* the listener is under epoll */
 	int64_t accept_at; /* accept failed for want of descriptors: not
@@ -66,6 +69,11 @@ static volatile int input_stop;
 static char input_wake_tag; /* epoll data of the waker's eventfd */
 
 /*
+ * TLS bindings: a connection is held apart the same way until its
+ * handshake is done, done step by step as epoll says the socket is ready
+ * (at most INPUT_PROVE_MAX at once, each for INPUT_TLS_WAIT); one that
+ * fails or takes too long is dropped before it becomes a client.
+ *
  * Pool bindings (pool.h, data connections): a connection is held apart,
  * out of the client list and the client count, until its first line is
  * the ATTACH line carrying the expected MAC; anything else is dropped
@@ -75,7 +83,7 @@ static char input_wake_tag; /* epoll data of the waker's eventfd */
 #define INPUT_PROVE_MAX 32
 
 struct prover {
-	int fd; /* -1: free */
+	struct conn cn; /* fd -1: free */
 	int64_t deadline;
 	size_t len;
 	char line[POOL_ATTACH_LINE];
@@ -83,6 +91,7 @@ struct prover {
 
 static struct {
 	const char *want; /* the expected MAC, or NULL: no proof asked */
+	int tls;	  /* held for the TLS handshake instead */
 	unsigned n;
 	struct prover p[INPUT_PROVE_MAX];
 } input_pv;
@@ -124,7 +133,7 @@ input_events(struct input *in, struct client *c)
 	memset(&ev, 0, sizeof(ev));
 	ev.events = want;
 	ev.data.ptr = c;
-	epoll_ctl(in->ep, op, c->fd, &ev);
+	epoll_ctl(in->ep, op, c->cn.fd, &ev);
 	c->events = want;
 }
 
@@ -219,9 +228,8 @@ input_drop(struct input *in, struct client *c)
 		in->npark[c->parked]--;
 	c->parked = PARK_NONE;
 	if (c->events != 0)
-		epoll_ctl(in->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	c->fd = -1;
+		epoll_ctl(in->ep, EPOLL_CTL_DEL, c->cn.fd, NULL);
+	conn_close(&c->cn);
 	conv_detach(c->slot);
 	c->next = in->dead;
 	in->dead = c;
@@ -251,30 +259,31 @@ input_bury(struct input *in)
 }
 
 /*
- * fd becomes client N: named in the client table with its address, read
+ * cn becomes client N: named in the client table with its address, read
  * from. On a -1 binding nobody else gets in: the listener closes. 0, or -1
  * when it could not be taken (closed).
  */
 static int
-input_admit(struct input *in, int fd)
+input_admit(struct input *in, struct conn *cn)
 {
 	struct client *c;
 	char where[NET_ERR], *sp;
+	int fd = cn->fd;
 
 	if (in->nclients >= in->max || (c = calloc(1, sizeof(*c))) == NULL) {
-		close(fd);
+		conn_close(cn);
 		return -1;
 	}
 	net_addr_str(fd, 1, where, sizeof(where));
 	sp = strrchr(where, ' ');
 	if (sp != NULL)
 		*sp++ = '\0';
-	c->fd = fd;
+	c->cn = *cn;
 	c->n = ++in->next_n;
 	c->slot = conv_attach(
 	    in->cv, c->n, where, sp != NULL ? (uint32_t)atoi(sp) : 0);
 	if (c->slot == NULL) { /* cannot be: fewer live than slots */
-		close(fd);
+		conn_close(&c->cn);
 		free(c);
 		return -1;
 	}
@@ -317,14 +326,15 @@ input_let_in(struct input *in, int fd)
 }
 
 static void
-input_prove_init(const char *want)
+input_prove_init(const char *want, int tls)
 {
 	int k;
 
 	memset(&input_pv, 0, sizeof(input_pv));
 	input_pv.want = want;
+	input_pv.tls = tls;
 	for (k = 0; k < INPUT_PROVE_MAX; k++)
-		input_pv.p[k].fd = -1;
+		input_pv.p[k].cn.fd = -1;
 }
 
 /* 1 when an epoll pointer is a prover's. */
@@ -339,11 +349,10 @@ input_prover_is(const void *ptr)
 static void
 input_prove_drop(struct input *in, struct prover *pv)
 {
-	if (pv->fd == -1)
+	if (pv->cn.fd == -1)
 		return;
-	input_watch(in, pv->fd, pv, 0);
-	close(pv->fd);
-	pv->fd = -1;
+	input_watch(in, pv->cn.fd, pv, 0);
+	conn_close(&pv->cn);
 	pv->len = 0;
 	input_pv.n--;
 	input_listen(in, clock_now()); /* room again */
@@ -365,12 +374,18 @@ input_prove_accept(struct input *in)
 		}
 		if (!input_let_in(in, fd))
 			continue;
-		for (k = 0; input_pv.p[k].fd != -1; k++)
+		for (k = 0; input_pv.p[k].cn.fd != -1; k++)
 			;
 		pv = &input_pv.p[k];
-		pv->fd = fd;
+		conn_init(&pv->cn, fd);
+		if (input_pv.tls && conn_tls->start(&pv->cn, in->ctx, NULL)) {
+			close(fd);
+			pv->cn.fd = -1;
+			continue;
+		}
 		pv->len = 0;
-		pv->deadline = clock_now() + POOL_PROVE_WAIT;
+		pv->deadline = clock_now() + (input_pv.tls ? INPUT_TLS_WAIT
+							   : POOL_PROVE_WAIT);
 		input_pv.n++;
 		input_watch(in, fd, pv, 1);
 	}
@@ -382,16 +397,41 @@ input_prove_accept(struct input *in)
 static void
 input_prove_admit(struct input *in, struct prover *pv)
 {
-	int fd = pv->fd, k;
+	struct conn cn = pv->cn;
+	int k;
 
-	input_watch(in, fd, pv, 0);
-	pv->fd = -1;
+	input_watch(in, cn.fd, pv, 0);
+	pv->cn.fd = -1;
+	pv->cn.tls = NULL;
 	pv->len = 0;
 	input_pv.n--;
-	if (input_admit(in, fd) == 0 && in->one)
+	if (input_admit(in, &cn) == 0 && in->one)
 		for (k = 0; k < INPUT_PROVE_MAX; k++)
 			input_prove_drop(in, &input_pv.p[k]);
 	input_listen(in, clock_now());
+}
+
+/* One step of pv's TLS handshake: done, it becomes a client; failed, it
+ * is dropped; else epoll waits for what the handshake waits for. */
+static void
+input_handshake(struct input *in, struct prover *pv)
+{
+	struct epoll_event ev;
+	char err[NET_ERR];
+
+	switch (conn_tls->handshake(&pv->cn, err, sizeof(err))) {
+	case 1:
+		input_prove_admit(in, pv);
+		break;
+	case 0:
+		memset(&ev, 0, sizeof(ev));
+		ev.events = pv->cn.want == POLLOUT ? EPOLLOUT : EPOLLIN;
+		ev.data.ptr = pv;
+		epoll_ctl(in->ep, EPOLL_CTL_MOD, pv->cn.fd, &ev);
+		break;
+	default:
+		input_prove_drop(in, pv);
+	}
 }
 
 /*
@@ -407,10 +447,14 @@ input_prove_read(struct input *in, struct prover *pv)
 	ssize_t n;
 	char *nl;
 
-	if (pv->fd == -1)
+	if (pv->cn.fd == -1)
 		return; /* dropped earlier in this round */
-	n = recv(
-	    pv->fd, peek, sizeof(pv->line) - pv->len, MSG_PEEK | MSG_DONTWAIT);
+	if (input_pv.tls) {
+		input_handshake(in, pv);
+		return;
+	}
+	n = recv(pv->cn.fd, peek, sizeof(pv->line) - pv->len,
+	    MSG_PEEK | MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -419,7 +463,7 @@ input_prove_read(struct input *in, struct prover *pv)
 	}
 	nl = memchr(peek, '\n', (size_t)n);
 	take = nl != NULL ? (size_t)(nl - peek) + 1 : (size_t)n;
-	if (recv(pv->fd, pv->line + pv->len, take, MSG_DONTWAIT) !=
+	if (recv(pv->cn.fd, pv->line + pv->len, take, MSG_DONTWAIT) !=
 	    (ssize_t)take) {
 		input_prove_drop(in, pv);
 		return;
@@ -448,7 +492,7 @@ input_prove_tick(struct input *in, int timeout)
 		return timeout;
 	now = clock_now();
 	for (k = 0; k < INPUT_PROVE_MAX; k++) {
-		if (input_pv.p[k].fd == -1)
+		if (input_pv.p[k].cn.fd == -1)
 			continue;
 		if (now >= input_pv.p[k].deadline)
 			input_prove_drop(in, &input_pv.p[k]);
@@ -464,9 +508,10 @@ input_prove_tick(struct input *in, int timeout)
 static void
 input_accept(struct input *in)
 {
+	struct conn cn;
 	int fd;
 
-	if (input_pv.want != NULL) {
+	if (input_pv.want != NULL || input_pv.tls) {
 		input_prove_accept(in);
 		return;
 	}
@@ -480,7 +525,8 @@ input_accept(struct input *in)
 		}
 		if (!input_let_in(in, fd))
 			continue;
-		if (input_admit(in, fd) == 0 && in->one)
+		conn_init(&cn, fd);
+		if (input_admit(in, &cn) == 0 && in->one)
 			return;
 	}
 	input_listen(in, clock_now());
@@ -556,7 +602,7 @@ input_service(struct input *in, struct client *c)
 	    &iov[1].iov_len);
 	iov[0].iov_base = p1;
 	iov[1].iov_base = p2;
-	n = readv(c->fd, iov, cnt);
+	n = conn_readv(&c->cn, iov, cnt);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n <= 0) {
@@ -641,11 +687,13 @@ input_owner_check(struct input *in, int64_t now)
 static int
 input_flush(struct input *in, struct client *c)
 {
+	struct iovec iov;
 	ssize_t k;
 
 	while (c->qoff < c->qlen) {
-		k = send(c->fd, c->q + c->qoff, c->qlen - c->qoff,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		iov.iov_base = c->q + c->qoff;
+		iov.iov_len = c->qlen - c->qoff;
+		k = conn_send(&c->cn, &iov, 1);
 		if (k > 0) {
 			c->qoff += (size_t)k;
 			conv_sent(c->slot, (uint64_t)k);
@@ -762,6 +810,23 @@ input_timeout(struct input *in, int64_t now)
 	return t;
 }
 
+/* TLS: bytes a session already decrypted raise no epoll event; the
+ * clients holding some are served before each wait (each either empties
+ * its session or fills the ring and is parked). */
+static void
+input_pending(struct input *in)
+{
+	struct client *c, *next;
+
+	if (in->ctx == NULL)
+		return;
+	for (c = in->clients; c != NULL; c = next) {
+		next = c->next;
+		if (!c->parked && conn_pending(&c->cn) > 0)
+			input_service(in, c);
+	}
+}
+
 /*
  * The helper's loop: waits for events (clients' bytes, room in their
  * sockets, the listener, replies and rx room through the waker, the
@@ -784,6 +849,7 @@ input_loop(struct input *in)
 		    (ring_free(in->r) > in->stash_max ||
 			clock_now() >= in->space_look))
 			input_unpark(in, PARK_SPACE);
+		input_pending(in);
 		n = epoll_pwait(in->ep, ev, 64,
 		    input_prove_tick(in, input_timeout(in, clock_now())),
 		    &in->waitmask);
@@ -797,7 +863,7 @@ input_loop(struct input *in)
 			} else if (ev[i].data.ptr == &input_wake_tag) {
 				waker_drain(&in->wk);
 				input_replies(in);
-			} else if (c->fd == -1) {
+			} else if (c->cn.fd == -1) {
 				continue; /* dropped earlier in this round */
 			} else {
 				if ((ev[i].events & EPOLLOUT) && c->qblocked &&
@@ -867,7 +933,18 @@ input_main(void *arg, int reportfd)
 							   : INPUT_MAX_CLIENTS;
 	in.acl = &o->acl;
 	in.ep = -1;
-	input_prove_init(o->proof);
+	input_prove_init(o->proof, o->cert != NULL);
+	if (o->cert != NULL && conn_tls == NULL) {
+		helper_fail(reportfd, 1, ENOTSUP,
+		    "%s: TLS needs %s next to bashsock.so", o->id,
+		    HELPER_PROGRAM_TLS);
+		return 1;
+	}
+	if (o->cert != NULL && (in.ctx = conn_tls->server_ctx(o->cert, o->key,
+				    err, sizeof(err))) == NULL) {
+		helper_fail(reportfd, 1, EINVAL, "%s: %s", o->id, err);
+		return 1;
+	}
 	helper_on_stop(&input_stop);
 	clock_stop_block(&in.waitmask);
 
@@ -882,7 +959,8 @@ input_main(void *arg, int reportfd)
 		return 1;
 	}
 	if (bind_create(&in.b, o->ns, o->id, o->cap, RING_IN,
-		o->one ? RING_F_ONE : 0) == -1) {
+		(o->one ? RING_F_ONE : 0) |
+		    (o->cert != NULL ? RING_F_TLS : 0)) == -1) {
 		e = errno;
 		close(in.lfd);
 		helper_fail(reportfd, e == EINVAL ? 2 : 1, e, "%s: %s", o->id,

@@ -28,6 +28,8 @@
 /* accept failed for want of descriptors: try again after this long, or
  * as soon as a client of ours goes. */
 #define INPUT_ACCEPT_PAUSE 100000000LL
+/* A TLS client's handshake must be done within this long. */
+#define INPUT_TLS_WAIT 10000000000LL
 
 struct input_opts {
 	const char *ns;
@@ -47,6 +49,9 @@ struct input_opts {
 	/* bind-input -m: clients at once, 1 to INPUT_MAX_CLIENTS (0: that
 	 * many); more wait in the listen backlog. */
 	unsigned max;
+	/* -T: a TLS server with the PEM chain cert and its key (key NULL:
+	 * the key inside cert). NULL: plain TCP. */
+	const char *cert, *key;
 };
 
 /* helper_fn for helper_spawn: reports readiness (or the failure: status 1,

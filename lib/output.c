@@ -2,6 +2,7 @@
 #include "output.h"
 #include "clock.h"
 #include "bind.h"
+#include "conn.h"
 #include "helper.h"
 #include "net.h"
 #include "waker.h"
@@ -33,7 +34,8 @@ struct output {
 	struct ring tx;	 /* what writers queue for the peer */
 	struct waker wk; /* tx publishes and rx room, as an eventfd */
 	const struct output_opts *o;
-	int fd;		   /* the connection, -1 while down */
+	struct conn c;	   /* the connection, fd -1 while down */
+	void *ctx;	   /* -T: the TLS client context */
 	int peer_eof;	   /* the peer ended its sending side (half-close) */
 	int shut;	   /* our sending side is shut (write -d) */
 	size_t inflight;   /* bytes past tail handed to the socket, not yet
@@ -56,10 +58,10 @@ output_conn(struct output *out, uint32_t conn)
 static void
 output_up(struct output *out)
 {
-	int fl = fcntl(out->fd, F_GETFL);
+	int fl = fcntl(out->c.fd, F_GETFL);
 
 	if (fl != -1)
-		fcntl(out->fd, F_SETFL, fl | O_NONBLOCK);
+		fcntl(out->c.fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 /* Records the peer's numeric address for `bindings'. */
@@ -68,7 +70,7 @@ output_where(struct output *out)
 {
 	char where[NET_ERR];
 
-	net_addr_str(out->fd, 1, where, sizeof(where));
+	net_addr_str(out->c.fd, 1, where, sizeof(where));
 	snprintf(out->r->h->addr, sizeof(out->r->h->addr), "%.*s",
 	    (int)strcspn(where, " "), where);
 	out->r->h->port = (uint32_t)out->o->port;
@@ -96,7 +98,7 @@ output_recv(struct output *out)
 		    out->r, 0, fre, &p1, &iov[0].iov_len, &p2, &iov[1].iov_len);
 		iov[0].iov_base = p1;
 		iov[1].iov_base = p2;
-		n = readv(out->fd, iov, cnt);
+		n = conn_readv(&out->c, iov, cnt);
 		if (n > 0) {
 			ring_publish(out->r, (size_t)n);
 			continue;
@@ -174,9 +176,10 @@ static void
 output_acked(struct output *out)
 {
 	size_t acked, n;
-	int q;
+	ssize_t q;
 
-	if (out->inflight == 0 || ioctl(out->fd, SIOCOUTQ, &q) == -1 || q < 0)
+	if (out->inflight == 0 ||
+	    (q = conn_unacked(&out->c, out->inflight)) < 0)
 		return;
 	if ((size_t)q >= out->inflight)
 		return;
@@ -201,17 +204,13 @@ static int
 output_send(struct output *out)
 {
 	struct iovec iov[2];
-	struct msghdr mh;
 	ssize_t n;
 	int cnt, rc = 0;
 
 	for (;;) {
 		if ((cnt = output_spans(out, out->inflight, iov)) == 0)
 			break;
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = iov;
-		mh.msg_iovlen = (size_t)cnt;
-		n = sendmsg(out->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = conn_send(&out->c, iov, cnt);
 		if (n > 0) {
 			out->inflight += (size_t)n;
 		} else if (n == -1 &&
@@ -239,8 +238,8 @@ output_poll(struct output *out, short events, int64_t ns)
 	pfd[0].fd = out->wk.efd;
 	pfd[0].events = POLLIN;
 	pfd[0].revents = 0;
-	if (out->fd != -1) {
-		pfd[1].fd = out->fd;
+	if (out->c.fd != -1) {
+		pfd[1].fd = out->c.fd;
 		pfd[1].events = events;
 		pfd[1].revents = 0;
 		n = 1;
@@ -272,8 +271,7 @@ output_drop(struct output *out)
 static void
 output_disconnect(struct output *out)
 {
-	close(out->fd);
-	out->fd = -1;
+	conn_close(&out->c);
 	out->inflight = 0;
 	out->peer_eof = 0;
 }
@@ -294,6 +292,43 @@ output_lost(struct output *out)
 	ring_set_end(out->r);
 	ring_set_state(out->r, RING_ENDED);
 	output_drop(out);
+}
+
+/*
+ * -T: the TLS handshake on the connection just made, verifying the server
+ * (unless -k), within deadline. 0, or -1 with one line in err (the
+ * connection is then closed).
+ */
+static int
+output_tls(struct output *out, int64_t deadline, char *err, size_t len)
+{
+	struct pollfd pfd;
+	struct timespec ts;
+	int64_t left;
+	int k;
+
+	if (!out->o->tls)
+		return 0;
+	output_up(out); /* the handshake waits in ppoll, never in a call */
+	if (conn_tls->start(&out->c, out->ctx, out->o->host) == -1) {
+		snprintf(err, len, "TLS: %s", strerror(ENOMEM));
+		conn_close(&out->c);
+		return -1;
+	}
+	while ((k = conn_tls->handshake(&out->c, err, len)) == 0) {
+		if ((left = deadline - clock_now()) <= 0) {
+			snprintf(err, len, "TLS handshake: timed out");
+			k = -1;
+			break;
+		}
+		pfd.fd = out->c.fd;
+		pfd.events = out->c.want;
+		ts = clock_ts(left);
+		ppoll(&pfd, 1, &ts, &out->waitmask);
+	}
+	if (k == -1)
+		conn_close(&out->c);
+	return k == 1 ? 0 : -1;
 }
 
 /*
@@ -320,8 +355,12 @@ output_reconnect(struct output *out, int64_t deadline)
 		t = left;
 	if (t <= 0)
 		return -1;
-	out->fd = net_connect(out->o->host, out->o->port, t, err, sizeof(err));
-	if (out->fd == -1) {
+	out->c.fd =
+	    net_connect(out->o->host, out->o->port, t, err, sizeof(err));
+	if (out->c.fd != -1 &&
+	    output_tls(out, clock_now() + t, err, sizeof(err)) == -1)
+		out->c.fd = -1;
+	if (out->c.fd == -1) {
 		out->backoff *= 2;
 		if (out->backoff < OUTPUT_BACKOFF_MIN)
 			out->backoff = OUTPUT_BACKOFF_MIN;
@@ -356,8 +395,8 @@ output_shut(struct output *out)
 	if (out->shut || !ring_ended(&out->tx) ||
 	    out->inflight < ring_used(&out->tx))
 		return;
-	shutdown(out->fd, SHUT_WR);
-	out->shut = 1;
+	if (conn_shutdown(&out->c) != 1) /* 1: TLS, the socket full */
+		out->shut = 1;
 }
 
 /*
@@ -383,7 +422,7 @@ output_round(struct output *out)
 	if (!out->peer_eof && !rxfull)
 		ev |= POLLIN;
 	if (rc == 1)
-		ev |= POLLOUT;
+		ev |= out->c.want; /* POLLOUT; TLS may want to read first */
 	rev = output_poll(out, ev, out->inflight > 0 ? out->acknap : -1);
 	if (out->inflight > 0) {
 		out->acknap *= 2;
@@ -414,7 +453,7 @@ static void
 output_loop(struct output *out)
 {
 	while (!output_stop) {
-		if (out->fd == -1) {
+		if (out->c.fd == -1) {
 			if (out->o->reconnect)
 				output_reconnect(out, 0);
 			else
@@ -446,15 +485,20 @@ output_finish(struct output *out, int64_t deadline)
 {
 	struct linger lg = {1, 0};
 	size_t used;
-	int q = 0, rev;
+	ssize_t q;
+	int rev, sh;
 
-	shutdown(out->fd, SHUT_WR);
+	/* TLS: close_notify goes first, when the socket takes it. */
+	sh = conn_shutdown(&out->c);
 	while (clock_now() < deadline) {
 		output_acked(out);
-		if (ioctl(out->fd, SIOCOUTQ, &q) == 0 && q == 0)
+		if (sh == 1)
+			sh = conn_shutdown(&out->c);
+		if (sh != 1 && conn_outq(&out->c) == 0)
 			break;
-		rev = output_poll(
-		    out, out->peer_eof ? 0 : POLLIN, OUTPUT_STEP / 2);
+		rev = output_poll(out,
+		    (out->peer_eof ? 0 : POLLIN) | (sh == 1 ? POLLOUT : 0),
+		    OUTPUT_STEP / 2);
 		if (rev & POLLERR)
 			break;
 		if ((rev & POLLIN) && output_recv(out) == -1)
@@ -462,13 +506,12 @@ output_finish(struct output *out, int64_t deadline)
 	}
 	output_acked(out);
 	used = ring_used(&out->tx);
-	if (ioctl(out->fd, SIOCOUTQ, &q) == 0 && q >= 0 &&
-	    (size_t)q <= out->inflight)
+	if ((q = conn_unacked(&out->c, out->inflight)) >= 0)
 		used -= out->inflight - (size_t)q; /* acked, part of a line */
 	if (used > 0) {
 		__atomic_add_fetch(
 		    &out->r->h->undelivered, used, __ATOMIC_RELEASE);
-		setsockopt(out->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		setsockopt(out->c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
 	output_disconnect(out);
 }
@@ -488,7 +531,7 @@ output_drain(struct output *out)
 
 	ring_set_state(out->r, RING_CLOSED);
 	while (clock_now() < deadline) {
-		if (out->fd == -1) {
+		if (out->c.fd == -1) {
 			if (!out->o->reconnect ||
 			    (ring_used(&out->tx) == 0 &&
 				!output_writer_busy(&out->tx)))
@@ -499,7 +542,8 @@ output_drain(struct output *out)
 		if ((rc = output_send(out)) == -1) {
 			output_disconnect(out);
 		} else if (rc == 1) {
-			if (output_poll(out, POLLOUT, OUTPUT_STEP) & POLLERR)
+			if (output_poll(out, out->c.want, OUTPUT_STEP) &
+			    POLLERR)
 				output_disconnect(out);
 		} else if (output_writer_busy(&out->tx)) {
 			output_poll(out, 0, OUTPUT_STEP);
@@ -507,7 +551,7 @@ output_drain(struct output *out)
 			break;
 		}
 	}
-	if (out->fd != -1)
+	if (out->c.fd != -1)
 		output_finish(out, deadline + OUTPUT_FINISH);
 	else
 		output_drop(out);
@@ -530,20 +574,39 @@ output_main(void *arg, int reportfd)
 		    reportfd, 1, EEXIST, "%s: in use by a live binding", o->id);
 		return 1;
 	}
+	conn_init(&out.c, -1);
+	if (o->tls && conn_tls == NULL) {
+		helper_fail(reportfd, 1, ENOTSUP,
+		    "%s: TLS needs %s next to bashsock.so", o->id,
+		    HELPER_PROGRAM_TLS);
+		return 1;
+	}
+	if (o->tls && (out.ctx = conn_tls->client_ctx(
+			   o->ca, o->verify, err, sizeof(err))) == NULL) {
+		helper_fail(reportfd, 1, EINVAL, "%s: %s", o->id, err);
+		return 1;
+	}
 	/* Signals are still at their defaults: a stop now just ends us. */
-	out.fd = net_connect(o->host, o->port, o->timeout, err, sizeof(err));
-	if (out.fd == -1) {
+	out.c.fd = net_connect(o->host, o->port, o->timeout, err, sizeof(err));
+	if (out.c.fd == -1) {
 		helper_fail(reportfd, 1, errno, "%s: connect to %s port %d: %s",
 		    o->id, o->host, o->port, err);
+		return 1;
+	}
+	if (output_tls(&out, clock_now() + o->timeout, err, sizeof(err)) ==
+	    -1) {
+		helper_fail(reportfd, 1, EPROTO, "%s: %s port %d: %s", o->id,
+		    o->host, o->port, err);
 		return 1;
 	}
 	helper_on_stop(&output_stop);
 	clock_stop_block(&out.waitmask);
 
 	if (bind_create(&out.b, o->ns, o->id, o->cap, RING_OUT,
-		o->reconnect ? RING_F_RECONNECT : 0) == -1) {
+		(o->reconnect ? RING_F_RECONNECT : 0) |
+		    (o->tls ? RING_F_TLS : 0)) == -1) {
 		e = errno;
-		close(out.fd);
+		conn_close(&out.c);
 		helper_fail(reportfd, e == EINVAL ? 2 : 1, e, "%s: %s", o->id,
 		    e == EEXIST ? "in use by a live binding" : rt_strerror(e));
 		return 1;
@@ -554,7 +617,7 @@ output_main(void *arg, int reportfd)
 		&out.r->d->rseq, &out.r->d->wwait) == -1) {
 		e = errno;
 		bind_remove(&out.b);
-		close(out.fd);
+		conn_close(&out.c);
 		helper_fail(reportfd, 1, e, "%s: %s", o->id, strerror(e));
 		return 1;
 	}

@@ -28,6 +28,9 @@ struct output_opts {
 	size_t cap;
 	int64_t timeout; /* connect timeout, ns */
 	int reconnect;	 /* -r */
+	int tls;	 /* -T: TLS, the server verified unless -k */
+	int verify;	 /* 0: -k */
+	const char *ca;	 /* -C: the CA file (NULL: the system's store) */
 };
 
 /* helper_fn for helper_spawn: connects, creates the binding and reports

@@ -43,6 +43,7 @@ enum ring_state {
 /* Flags set at creation. */
 #define RING_F_ONE 0x1	     /* bind-input -1 */
 #define RING_F_RECONNECT 0x2 /* bind-output -r */
+#define RING_F_TLS 0x4	     /* -T: the connections are TLS */
 
 /* Output connection states (ring_hdr.conn). */
 enum ring_conn { RING_CONNECTING = 0, RING_CONNECTED = 1, RING_DOWN = 2 };

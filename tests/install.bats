@@ -210,7 +210,7 @@ $d/usr/lib/bash/bashsock-helper"
 	local d=$T/root
 	make --no-print-directory -s install DESTDIR="$d" PREFIX=/usr >/dev/null
 	run -0 find "$d" -type f
-	[ "${#lines[@]}" -eq 5 ]
+	[ "${#lines[@]}" -eq 6 ]
 	run -0 make --no-print-directory -s uninstall DESTDIR="$d" PREFIX=/usr
 	run -0 find "$d" -type f
 	assert_output ""
@@ -222,6 +222,12 @@ $d/usr/lib/bash/bashsock-helper"
 	refute_output --partial libcrypto
 	run -0 ldd bashsock.so
 	assert_output --partial libcrypto
+	# libssl only in the TLS helper (README: TLS, the memory decision).
+	refute_output --partial libssl
+	run -0 ldd bashsock-helper
+	refute_output --partial libssl
+	run -0 ldd bashsock-helper-tls
+	assert_output --partial libssl
 	# lib/ is linked as an archive, once built.
 	[ -f build/libbashsock.a ]
 	run -0 ar t build/libbashsock.a
@@ -317,7 +323,7 @@ Section: shells"
 	run -0 dpkg-deb -c "$DEB"
 	local f
 	for f in ./usr/lib/bash/bashsock.so ./usr/lib/bash/bashsock-helper \
-		./usr/share/bashsock/loader.sh ./usr/share/man/man1/bashsock.1.gz \
+		./usr/lib/bash/bashsock-helper-tls ./usr/share/bashsock/loader.sh ./usr/share/man/man1/bashsock.1.gz \
 		./usr/share/man/man7/bashsock.7.gz ./usr/share/doc/bashsock/copyright \
 		./usr/share/doc/bashsock/changelog.Debian.gz; do
 		assert_line --regexp " $f\$"

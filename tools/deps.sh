@@ -26,10 +26,10 @@ group() {
 	# The unit tests (gcc's ASan comes with gcc) and the bats suite's peers;
 	# tests/install.bats reads the man pages (man-db) and builds the
 	# package (dpkg-deb); tests/conversation.bats talks to redis-server
-	# and serves curl.
+	# and serves curl; tests/tls.bats makes certificates with openssl.
 	test) echo bats bats-assert bats-support socat netcat-openbsd ncat \
 		python3 iproute2 procps psmisc util-linux tmux man-db \
-		redis-server curl ;;
+		redis-server curl openssl ;;
 	lint) echo shellcheck cppcheck clang-tidy clang-format ;;
 	# clang builds the object with ASan; its runtime is libclang-rt-dev
 	# (on Debian 12 clang only recommends it).
@@ -39,7 +39,7 @@ group() {
 	fuzz) echo clang libclang-rt-dev ;;
 	# bench/run.sh's anchors and chart (it skips a case whose tool is
 	# missing; these are what it uses).
-	bench) echo gcc socat netcat-openbsd ncat iperf3 zsh gnuplot-nox python3 \
+	bench) echo gcc openssl socat netcat-openbsd ncat iperf3 zsh gnuplot-nox python3 \
 		coreutils util-linux valgrind bash-builtins iproute2 ;;
 	deb) echo lintian ;;
 	*)

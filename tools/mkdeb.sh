@@ -3,7 +3,8 @@
 # (OUTDIR default build/deb) from the build in BUILD (default: the tree's,
 # bashsock.so at the top; make deb passes its own) with dpkg-deb alone,
 # and prints its path. Layout:
-#   /usr/lib/bash/bashsock.so, bashsock-helper  beside bash's own loadables
+#   /usr/lib/bash/bashsock.so, bashsock-helper, bashsock-helper-tls
+#                                               beside bash's own loadables
 #                                               (BASH_LOADABLES_PATH)
 #   /usr/share/bashsock/loader.sh               the loader to source
 #   /usr/share/man/man1/bashsock.1.gz, man7/bashsock.7.gz
@@ -36,7 +37,8 @@ make --no-print-directory -s install DESTDIR="$root" PREFIX=/usr \
 	>/dev/null || exit 1
 # make install strips; policy also drops these sections.
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
-	"$root/usr/lib/bash/bashsock.so" "$root/usr/lib/bash/bashsock-helper" || exit 1
+	"$root/usr/lib/bash/bashsock.so" "$root/usr/lib/bash/bashsock-helper" \
+	"$root/usr/lib/bash/bashsock-helper-tls" || exit 1
 gzip -9n "$root"/usr/share/man/man*/*.[0-9]
 
 install -d "$doc"
@@ -58,6 +60,7 @@ printf 'Source: bashsock\n\nPackage: bashsock\nArchitecture: any\n' \
 	>"$work/src/debian/control"
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O --warnings=0 \
 	-e"$root/usr/lib/bash/bashsock.so" -e"$root/usr/lib/bash/bashsock-helper" \
+	-e"$root/usr/lib/bash/bashsock-helper-tls" \
 	2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 if [ -z "$shlibs" ]; then
 	echo "mkdeb: dpkg-shlibdeps found no dependency" >&2

@@ -41,6 +41,7 @@ in_round_trip(const struct input_opts *o)
 	CHECK(same(back.addr, o->addr));
 	CHECK(back.port == o->port && back.cap == o->cap);
 	CHECK(back.one == o->one);
+	CHECK(same(back.cert, o->cert) && same(back.key, o->key));
 	CHECK(back.max == (o->max != 0 ? o->max : INPUT_MAX_CLIENTS));
 	CHECK(
 	    back.acl.n == o->acl.n &&
@@ -62,6 +63,8 @@ out_round_trip(const struct output_opts *o)
 	CHECK(same(back.host, o->host));
 	CHECK(back.port == o->port && back.cap == o->cap);
 	CHECK(back.timeout == o->timeout && back.reconnect == o->reconnect);
+	CHECK(back.tls == o->tls && same(back.ca, o->ca));
+	CHECK(!o->tls || back.verify == o->verify);
 	CHECK(helper_argv_parse_input(argc_of(a.argv), a.argv, &other) == -1);
 }
 
@@ -71,8 +74,8 @@ test_round_trips(void)
 	static struct input_opts i;
 	char pfx[64];
 	int k;
-	struct output_opts o = {
-	    "ns.1", "out_1", "localhost", 49151, 1024, 10000000000LL, 0};
+	struct output_opts o = {"ns.1", "out_1", "localhost", 49151, 1024,
+	    10000000000LL, 0, 0, 0, NULL};
 
 	i.ns = "default";
 	i.id = "in1";
@@ -106,6 +109,18 @@ test_round_trips(void)
 	o.host = "::1";
 	out_round_trip(&o);
 	o.timeout = 31536000LL * 1000000000LL;
+	out_round_trip(&o);
+	/* TLS: the tls- forms, for bashsock-helper-tls. */
+	i.cert = "/etc/ssl/srv.pem";
+	in_round_trip(&i);
+	i.key = "k.pem";
+	i.addr = NULL;
+	in_round_trip(&i);
+	o.tls = 1;
+	o.verify = 1;
+	out_round_trip(&o);
+	o.verify = 0;
+	o.ca = "ca.pem";
 	out_round_trip(&o);
 }
 
