@@ -221,8 +221,10 @@ input_drop(struct input *in, struct client *c)
 {
 	struct client **pp;
 
-	for (pp = &in->clients; *pp != c; pp = &(*pp)->next)
+	for (pp = &in->clients; *pp != NULL && *pp != c; pp = &(*pp)->next)
 		;
+	if (*pp == NULL)
+		return; /* not ours: dropped already */
 	*pp = c->next;
 	if (c->parked)
 		in->npark[c->parked]--;
