@@ -139,9 +139,7 @@ static char *bind_input_doc[] = {
 
 struct builtin bind_input_struct = {"bind-input", bind_input_builtin,
     BUILTIN_ENABLED, bind_input_doc,
-    "bind-input [-1] [-A PREFIX] [-a ADDR] [-m MAX] [-s SIZE] [-T CERT [-K "
-    "KEY]]"
-    " [-v VAR] ID "
-    "PORT",
+    "bind-input [-1] [-A PREFIX] [-a ADDR] [-K KEY] [-m MAX] [-s SIZE] "
+    "[-T CERT] [-v VAR] ID PORT",
     0};
 BS_BUILTIN_ALIAS(bind_input_struct, "bind-input");

@@ -143,7 +143,7 @@ struct builtin bind_output_struct = {
     bind_output_builtin,
     BUILTIN_ENABLED,
     bind_output_doc,
-    "bind-output [-r] [-s SIZE] [-t SECS] [-T [-C FILE] [-k]] [-v VAR] ID "
+    "bind-output [-k] [-r] [-C CAFILE] [-s SIZE] [-t SECS] [-T] [-v VAR] ID "
     "HOST PORT",
     0,
 };

@@ -493,7 +493,7 @@ check_capacity() {
 @test "bind-input --help prints its usage and help bind-input its documentation" {
 	run -2 --separate-stderr bind-input --help
 	assert_equal "$stderr" ""
-	assert_line --partial 'bind-input [-1] [-A PREFIX] [-a ADDR] [-m MAX] [-s SIZE] [-T CERT [-K KEY]] [-v VAR] ID PORT'
+	assert_line --partial 'bind-input [-1] [-A PREFIX] [-a ADDR] [-K KEY] [-m MAX] [-s SIZE] [-T CERT] [-v VAR] ID PORT'
 	run -0 help bind-input
 	assert_line --partial 'Listen on a TCP port'
 }

@@ -362,7 +362,7 @@ bo_seed_expected() {
 	run -2 bind-output -t 0 out1 127.0.0.1 9999
 	run -2 bind-output -v 'not a var' out1 127.0.0.1 9999
 	run -2 --separate-stderr bind-output --help
-	[[ $output == *"bind-output [-r] [-s SIZE] [-t SECS] [-T [-C FILE] [-k]] [-v VAR] ID HOST PORT"* ]]
+	[[ $output == *"bind-output [-k] [-r] [-C CAFILE] [-s SIZE] [-t SECS] [-T] [-v VAR] ID HOST PORT"* ]]
 	[ -z "$stderr" ]
 }
 

@@ -166,6 +166,8 @@ cout"
 	run -0 complete_words bind-input -
 	assert_output "-1
 -A
+-K
+-T
 -a
 -m
 -s
@@ -278,7 +280,7 @@ alive"
 		assert_equal "$stderr" ""
 	done
 	run -0 bash --norc -c '. "$1" && help -s bind-input' bash "$BS_LOADER"
-	assert_output "bind-input: bind-input [-1] [-A PREFIX] [-a ADDR] [-m MAX] [-s SIZE] [-v VAR] ID PORT"
+	assert_output "bind-input: bind-input [-1] [-A PREFIX] [-a ADDR] [-K KEY] [-m MAX] [-s SIZE] [-T CERT] [-v VAR] ID PORT"
 }
 
 @test "help read keeps bash's own documentation after the socket form" {
