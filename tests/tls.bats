@@ -262,7 +262,9 @@ tls_dirty() {
 	bind-input -v tls -T "$C/srv.both" in2 "$(bs_free_port)"
 	run -1 grep -c libssl "/proc/$plain/maps"
 	grep -q libssl "/proc/$tls/maps"
-	[ "$(tls_dirty "$plain")" -le 1024 ]
+	# The bound is the release build's: an ASan helper (make check-asan)
+	# carries its shadow memory and allocator, far past it.
+	[ -n "${BS_ASAN_BIN:-}" ] || [ "$(tls_dirty "$plain")" -le 1024 ]
 	echo "plain $(tls_dirty "$plain") kB, tls $(tls_dirty "$tls") kB" >&3
 }
 
