@@ -591,8 +591,12 @@ tm_in_futex() {
 	port=$(bs_free_port)
 	bs_bg socat "TCP-LISTEN:$port,reuseaddr,bind=127.0.0.1" SYSTEM:'cat'
 	bs_wait_for 250 bs_port_listening "$port"
+	# Made here, read there: the pane's shell is of the same namespace
+	# (and under make check-asan it keeps LD_PRELOAD, interactive shells
+	# not reading BASH_ENV, which a helper it started would choke on).
+	bind-output o 127.0.0.1 "$port" >/dev/null
 	tm_start
-	tm_keys "bind-output o 127.0.0.1 $port >/dev/null; echo p''id=\$\$" Enter
+	tm_keys "echo p''id=\$\$" Enter
 	tm_wait pid=
 	pid=$(tmux -L "$TM" capture-pane -p -t main | sed -n 's/^pid=\([0-9]*\)$/\1/p')
 	tm_keys "read -w 30 -v x o; echo af''ter=\$?" Enter
