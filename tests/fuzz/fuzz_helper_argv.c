@@ -74,14 +74,21 @@ check_input(int argc, char *const *argv)
 {
 	struct input_opts o;
 	struct helper_argv a;
+	int k;
 
 	errno = 0;
 	if (helper_argv_parse_input(argc, argv, &o) == -1) {
 		CHECK(errno == EINVAL);
 		return 0;
 	}
-	CHECK(argc == 9 || argc == 10);
-	CHECK(strcmp(argv[1], "in") == 0);
+	/* tls-in carries CERT and KEY (empty: in CERT) before ADDR. */
+	k = strcmp(argv[1], "tls-in") == 0 ? 2 : 0;
+	CHECK(argc == 9 + k || argc == 10 + k);
+	CHECK(strcmp(argv[1], k != 0 ? "tls-in" : "in") == 0);
+	CHECK(k == 0 ? o.cert == NULL && o.key == NULL
+		     : o.cert == argv[9] && argv[9][0] != '\0' &&
+			   (argv[10][0] != '\0' ? o.key == argv[10]
+						: o.key == NULL));
 	CHECK(o.ns == argv[2] && o.id == argv[3]);
 	CHECK(is_id(o.ns) && is_id(o.id));
 	CHECK(o.port == 0 ||
@@ -91,7 +98,7 @@ check_input(int argc, char *const *argv)
 	CHECK(o.max >= 1 && o.max <= 1024);
 	CHECK(o.acl.n <= ACL_MAX);
 	CHECK((o.acl.n == 0) == (strcmp(argv[8], "any") == 0));
-	CHECK(argc == 10 ? o.addr == argv[9] : o.addr == NULL);
+	CHECK(argc == 10 + k ? o.addr == argv[9 + k] : o.addr == NULL);
 	helper_argv_input(&o, &a);
 	CHECK(strcmp(a.argv[0], "bashsock-in") == 0);
 	check_same(&a, argc, argv);
@@ -103,14 +110,21 @@ check_output(int argc, char *const *argv)
 {
 	struct output_opts o;
 	struct helper_argv a;
+	int k;
 
 	errno = 0;
 	if (helper_argv_parse_output(argc, argv, &o) == -1) {
 		CHECK(errno == EINVAL);
 		return 0;
 	}
-	CHECK(argc == 9);
-	CHECK(strcmp(argv[1], "out") == 0);
+	/* tls-out carries VERIFY and CA (empty: the system's) at the end. */
+	k = strcmp(argv[1], "tls-out") == 0 ? 2 : 0;
+	CHECK(argc == 9 + k);
+	CHECK(strcmp(argv[1], k != 0 ? "tls-out" : "out") == 0);
+	CHECK(k == 0 ? o.tls == 0 && o.ca == NULL
+		     : o.tls == 1 && (o.verify == 0 || o.verify == 1) &&
+			   (argv[10][0] != '\0' ? o.ca == argv[10]
+						: o.ca == NULL));
 	CHECK(o.ns == argv[2] && o.id == argv[3] && o.host == argv[4]);
 	CHECK(is_id(o.ns) && is_id(o.id) && o.host[0] != '\0');
 	CHECK(o.port >= PARSE_PORT_MIN && o.port <= PARSE_PORT_MAX);
