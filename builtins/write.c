@@ -12,6 +12,7 @@
 #include "escape.h"
 #include "nsview.h"
 #include "parse.h"
+#include "rt.h"
 
 #include "jobs.h"
 
@@ -41,37 +42,6 @@ struct wr_opts {
 	WORD_LIST *words; /* MESSAGE, or NULL: standard input */
 };
 
-/*
- * This process's PID without a syscall on the hot path: cached in a page
- * the kernel zeroes in a child at fork (MADV_WIPEONFORK), so a subshell
- * never takes its parent's PID for its own.
- */
-static pid_t *wr_pidpage;
-static int wr_pidmode; /* 0 untried, 1 page, -1 unsupported */
-
-static pid_t
-wr_self(void)
-{
-	void *p;
-
-	if (wr_pidmode == 0) {
-		wr_pidmode = -1;
-		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p != MAP_FAILED && madvise(p, 4096, MADV_WIPEONFORK) == 0) {
-			wr_pidpage = p;
-			wr_pidmode = 1;
-		} else if (p != MAP_FAILED) {
-			munmap(p, 4096);
-		}
-	}
-	if (wr_pidmode == -1)
-		return getpid();
-	if (*wr_pidpage == 0)
-		*wr_pidpage = getpid();
-	return *wr_pidpage;
-}
-
 /* What a write holds, for its unwind: the binding's lock, and client N's
  * for a reply (a Ctrl-C may come while a record holds both). */
 struct wr_locked {
@@ -85,9 +55,9 @@ wr_unlock(void *arg)
 {
 	struct wr_locked *l = arg;
 
-	chan_unlock(l->tx, wr_self());
+	chan_unlock(l->tx, rt_self());
 	if (l->client != 0)
-		chan_unlock_client(l->tx, l->client, wr_self());
+		chan_unlock_client(l->tx, l->client, rt_self());
 }
 
 static void
@@ -227,16 +197,16 @@ wr_socket(struct ring *rx, struct wr_opts *o)
 	wr_locked.tx = &tx;
 	wr_locked.client = o->client;
 	rc = o->client != 0
-		 ? chan_lock_client(&tx, o->client, wr_self(), bs_check_signals)
-		 : chan_lock(&tx, wr_self(), bs_check_signals);
+		 ? chan_lock_client(&tx, o->client, rt_self(), bs_check_signals)
+		 : chan_lock(&tx, rt_self(), bs_check_signals);
 	if (rc == CHAN_OK) {
 		add_unwind_protect(wr_unlock, &wr_locked);
 		if (o->words != NULL)
-			rc = chan_write(&tx, o->client, buf, n, wr_self(),
+			rc = chan_write(&tx, o->client, buf, n, rt_self(),
 			    bs_check_signals);
 		else if (!o->shut)
 			rc = chan_write_fd(&tx, o->client, STDIN_FILENO,
-			    wr_self(), bs_check_signals);
+			    rt_self(), bs_check_signals);
 		if (rc == CHAN_OK && o->shut)
 			chan_shut(&tx);
 	}

@@ -1,7 +1,9 @@
 /* chan: the shell's side of a binding; see chan.h. */
 #include "chan.h"
 #include "clock.h"
+#include "direct.h"
 #include "helper.h"
+#include "rt.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -92,11 +94,72 @@ chan_take(struct ring *rx, const struct chan_rd *rq, int flags,
 	return ring_take_at(rx, t, b->p, want, flags);
 }
 
+/* The shell's own receiving (direct.h), held across one read's rounds:
+ * the copy of the connection and the receiver's lock. */
+struct chan_direct {
+	int fd; /* -1: not taken */
+	uint32_t gen;
+	pid_t pid;
+};
+
+/* Lets the copy and the lock go; handback when the shell met the end or a
+ * loss, which are the helper's to see. */
+static void
+chan_undirect(struct ring *rx, struct chan_direct *dc, int handback)
+{
+	if (dc->fd == -1)
+		return;
+	direct_runlock(rx, dc->pid, handback);
+	direct_put(dc->fd);
+	dc->fd = -1;
+}
+
+/*
+ * One round of the shell's own receiving: takes the path if it is open
+ * (the copy and the lock), receives what the socket holds, and when
+ * nothing was there, waits up to left for it. 1 when bytes came (take
+ * again), 0 when none came within left, -1 when the path is not open (or
+ * was handed back): wait for the helper; -2 on a signal.
+ */
+static int
+chan_direct_round(struct ring *rx, struct chan_direct *dc, int64_t left)
+{
+	ssize_t got;
+	int w;
+
+	if (dc->fd == -1) {
+		if ((dc->fd = direct_get(rx, &dc->gen)) == -1)
+			return -1;
+		dc->pid = rt_self();
+		if (direct_rlock(rx, dc->pid) == -1) {
+			direct_put(dc->fd);
+			dc->fd = -1;
+			return -1;
+		}
+	}
+	if (!direct_current(rx, dc->gen)) {
+		chan_undirect(rx, dc, 0);
+		return -1;
+	}
+	/* The take before found too little: wait first (a poll that finds
+	 * bytes returns at once), then receive. */
+	if (left > 0 && (w = direct_wait(dc->fd, left)) <= 0)
+		return w == 0 ? 0 : -2;
+	if ((got = direct_recv(rx, dc->fd)) > 0)
+		return 1;
+	if (got == -1) {
+		chan_undirect(rx, dc, 1);
+		return -1;
+	}
+	return left > 0 ? 1 : 0; /* readable but nothing: look again */
+}
+
 int
 chan_read(struct ring *rx, const struct chan_rd *rq, struct chan_buf *b,
     size_t *n, uint32_t *client)
 {
-	int flags = rq->line ? RING_TAKE_LINE : 0, bad = 0, over;
+	struct chan_direct dc = {.fd = -1};
+	int flags = rq->line ? RING_TAKE_LINE : 0, bad = 0, over, d, rc;
 	uint32_t seq;
 	int64_t left;
 	ssize_t k;
@@ -109,27 +172,49 @@ chan_read(struct ring *rx, const struct chan_rd *rq, struct chan_buf *b,
 		k = chan_take(rx, rq, flags, b, client);
 		if (k > 0) {
 			*n = (size_t)k;
-			return CHAN_OK;
+			rc = CHAN_OK;
+			break;
 		}
-		if (k == -3)
-			return CHAN_NOMEM;
+		if (k == -3) {
+			rc = CHAN_NOMEM;
+			break;
+		}
 		if (k < 0) {
 			if ((k == -2 && ring_corrupt(rx)) ||
-			    ++bad >= CHAN_TRIES)
-				return CHAN_CORRUPT;
+			    ++bad >= CHAN_TRIES) {
+				rc = CHAN_CORRUPT;
+				break;
+			}
 			continue;
 		}
 		if (over) {
 			if (ring_used(rx) > 0 && ++bad < CHAN_TRIES)
 				continue; /* the producer's last bytes */
 			chan_end_ack(rx);
-			return CHAN_ENDED;
+			rc = CHAN_ENDED;
+			break;
 		}
-		if ((left = chan_left(rq->deadline)) == 0)
-			return CHAN_EMPTY;
-		ring_wait_data(rx, seq, left);
+		left = chan_left(rq->deadline);
+		if ((d = chan_direct_round(rx, &dc, left)) == 1)
+			continue;
+		if (d == -1) {
+			if (left == 0) {
+				rc = CHAN_EMPTY;
+				break;
+			}
+			/* The helper receives for the readers that wait. */
+			direct_handback(rx);
+			ring_wait_data(rx, seq, left);
+		} else if (d == 0 && left == 0) {
+			rc = CHAN_EMPTY;
+			break;
+		}
+		/* No copy is held while the shell's traps run (they fork). */
+		chan_undirect(rx, &dc, 0);
 		rq->tick();
 	}
+	chan_undirect(rx, &dc, 0);
+	return rc;
 }
 
 int
@@ -166,9 +251,19 @@ chan_lock(struct ring *tx, pid_t pid, void (*tick)(void))
 	}
 }
 
+/* Sends what this writer queued on an output binding itself (direct.h),
+ * or has the helper send it. */
+static void
+chan_flush(struct ring *tx, pid_t pid)
+{
+	if (tx->h->kind == RING_OUT && direct_flush(tx, pid) == -1)
+		ring_poke(tx);
+}
+
 void
 chan_unlock(struct ring *tx, pid_t pid)
 {
+	chan_flush(tx, pid);
 	ring_wunlock(tx, pid);
 }
 
@@ -222,7 +317,8 @@ chan_unlock_client(struct ring *tx, uint32_t client, pid_t pid)
 /* Free space in tx, at least need bytes, waiting while there is less.
  * CHAN_OK or why writes are refused now. */
 static int
-chan_room(struct ring *tx, size_t need, size_t *fre, void (*tick)(void))
+chan_room(struct ring *tx, size_t need, size_t *fre, pid_t pid,
+    void (*tick)(void))
 {
 	uint32_t seq;
 	int rc, bad = 0;
@@ -236,6 +332,12 @@ chan_room(struct ring *tx, size_t need, size_t *fre, void (*tick)(void))
 			return CHAN_CORRUPT;
 		if ((*fre = ring_free(tx)) >= need && *fre <= tx->cap)
 			return CHAN_OK;
+		/* What is queued must go, and be acknowledged, for room: the
+		 * helper watches the acknowledgements while writers wait. */
+		chan_flush(tx, pid);
+		if (ring_free(tx) >= need)
+			continue;
+		ring_poke(tx);
 		ring_wait_space(tx, seq, CHAN_SLICE);
 		tick();
 	}
@@ -287,7 +389,7 @@ chan_record(struct ring *tx, uint32_t client, const char *buf, size_t n,
 		return rc;
 	if ((rc = chan_lock(tx, pid, tick)) != CHAN_OK)
 		return rc;
-	if ((rc = chan_room(tx, sizeof(rec) + n, &fre, tick)) == CHAN_OK) {
+	if ((rc = chan_room(tx, sizeof(rec) + n, &fre, pid, tick)) == CHAN_OK) {
 		rec.n = client;
 		rec.len = (uint32_t)n;
 		ring_put(tx, 0, &rec, sizeof(rec));
@@ -300,6 +402,18 @@ chan_record(struct ring *tx, uint32_t client, const char *buf, size_t n,
 	return rc;
 }
 
+/* Publishes n bytes of an output binding's stream. While the helper offers
+ * the connection, without waking it: the writer sends them itself as it
+ * lets go of the lock (chan_flush), or pokes it then. */
+static void
+chan_publish(struct ring *tx, size_t n)
+{
+	if (__atomic_load_n(&tx->h->direct.fd, __ATOMIC_SEQ_CST) >= 0)
+		ring_publish_quiet(tx, n);
+	else
+		ring_publish(tx, n);
+}
+
 /* The largest record that always fits: a full ring's half. */
 static size_t
 chan_rec_max(const struct ring *tx)
@@ -309,6 +423,22 @@ chan_rec_max(const struct ring *tx)
 	return m < CONV_REC_MAX ? m : CONV_REC_MAX;
 }
 
+/* A reply to client N may go straight to its socket (direct.h): N is the
+ * -1 binding's offered client, and nothing waits before it in tx or in its
+ * queue (its writer, the caller, holds N's lock: nothing more comes). */
+static int
+chan_direct_ok(const struct ring *tx, uint32_t client)
+{
+	struct conv *cv = conv_of(tx);
+	struct conv_client *c;
+
+	if (cv == NULL || LOAD(&tx->h->direct.fd) < 0 ||
+	    LOAD(&cv->one) != client || ring_used(tx) != 0 ||
+	    (c = conv_find(cv, client)) == NULL)
+		return 0;
+	return LOAD(&c->state) == CONV_LIVE && LOAD(&c->queued) == 0;
+}
+
 int
 chan_write(struct ring *tx, uint32_t client, const char *buf, size_t n,
     pid_t pid, void (*tick)(void))
@@ -316,14 +446,19 @@ chan_write(struct ring *tx, uint32_t client, const char *buf, size_t n,
 	size_t k, fre;
 	int rc;
 
+	if (client != 0 && chan_direct_ok(tx, client)) {
+		k = direct_send(tx, buf, n);
+		buf += k;
+		n -= k;
+	}
 	while (n > 0) {
 		if (client != 0) {
 			k = n < chan_rec_max(tx) ? n : chan_rec_max(tx);
 			rc = chan_record(tx, client, buf, k, pid, tick);
-		} else if ((rc = chan_room(tx, 1, &fre, tick)) == CHAN_OK) {
+		} else if ((rc = chan_room(tx, 1, &fre, pid, tick)) == CHAN_OK) {
 			k = fre < n ? fre : n;
 			ring_put(tx, 0, buf, k);
-			ring_publish(tx, k);
+			chan_publish(tx, k);
 		}
 		if (rc != CHAN_OK)
 			return rc;
@@ -354,14 +489,14 @@ chan_write_fd(
 					  (size_t)n, pid, tick)) != CHAN_OK)
 				return rc;
 		} else {
-			if ((rc = chan_room(tx, 1, &fre, tick)) != CHAN_OK)
+			if ((rc = chan_room(tx, 1, &fre, pid, tick)) != CHAN_OK)
 				return rc;
 			cnt = ring_spans(tx, 0, fre, &p1, &iov[0].iov_len, &p2,
 			    &iov[1].iov_len);
 			iov[0].iov_base = p1;
 			iov[1].iov_base = p2;
 			if ((n = readv(fd, iov, cnt)) > 0)
-				ring_publish(tx, (size_t)n);
+				chan_publish(tx, (size_t)n);
 		}
 		if (n == 0)
 			return CHAN_OK;
@@ -433,7 +568,7 @@ chan_close_client(
 		return rc;
 	if ((rc = chan_lock(tx, pid, tick)) != CHAN_OK)
 		return rc;
-	if ((rc = chan_room(tx, sizeof(rec), &fre, tick)) == CHAN_OK) {
+	if ((rc = chan_room(tx, sizeof(rec), &fre, pid, tick)) == CHAN_OK) {
 		ring_put(tx, 0, &rec, sizeof(rec));
 		ring_publish(tx, sizeof(rec));
 	}

@@ -4,6 +4,7 @@
 #include "bind.h"
 #include "conn.h"
 #include "conv.h"
+#include "direct.h"
 #include "helper.h"
 #include "net.h"
 #include "waker.h"
@@ -35,6 +36,8 @@ struct client {
 	size_t qoff, qlen, qcap;
 	int qblocked;	 /* its socket is full: waiting for EPOLLOUT */
 	int closing;	 /* close it once q is sent (unbind -c) */
+	int offered;	 /* -1: its socket is offered to shells (direct.h) */
+	int rwanted;	 /* waiting for a shell to let go of rlock */
 	uint32_t events; /* what epoll watches for it now */
 	struct client *next;
 };
@@ -116,12 +119,24 @@ input_watch(struct input *in, int fd, void *ptr, int on)
 /* Makes epoll watch what c waits for now: its bytes unless it is parked,
  * room in its socket while replies wait for it. A client that waits for
  * neither is out of epoll altogether (a reset would still be reported). */
+/* 1 while a shell receives from c itself (direct.h): its bytes are the
+ * shell's, its end ours. */
+static int
+input_shell_receives(const struct input *in, const struct client *c)
+{
+	return c->offered &&
+	       __atomic_load_n(&in->r->h->direct.mode, __ATOMIC_SEQ_CST) != 0;
+}
+
 static void
 input_events(struct input *in, struct client *c)
 {
 	struct epoll_event ev;
 	uint32_t want =
-	    (c->parked ? 0 : EPOLLIN) | (c->qblocked ? EPOLLOUT : 0);
+	    (c->parked || c->rwanted
+		    ? 0
+		    : (input_shell_receives(in, c) ? EPOLLRDHUP : EPOLLIN)) |
+	    (c->qblocked ? EPOLLOUT : 0);
 	int op;
 
 	if (want == c->events)
@@ -231,6 +246,8 @@ input_drop(struct input *in, struct client *c)
 	c->parked = PARK_NONE;
 	if (c->events != 0)
 		epoll_ctl(in->ep, EPOLL_CTL_DEL, c->cn.fd, NULL);
+	if (c->offered)
+		direct_offer(in->r->h, -1);
 	conn_close(&c->cn);
 	conv_detach(c->slot);
 	c->next = in->dead;
@@ -298,6 +315,13 @@ input_admit(struct input *in, struct conn *cn)
 	c->events = EPOLLIN;
 	if (in->one) {
 		__atomic_store_n(&in->cv->one, c->n, __ATOMIC_RELEASE);
+		/* A plain one client is offered to the shells, its mark set
+		 * first: what they receive is its run. */
+		if (in->ctx == NULL && input_pv.want == NULL &&
+		    conv_mark(in->cv, in->r, c->n) == 0) {
+			c->offered = 1;
+			direct_offer(in->r->h, fd);
+		}
 		if (in->lwatched)
 			input_watch(in, in->lfd, NULL, 0);
 		in->lwatched = 0;
@@ -792,6 +816,59 @@ input_replies(struct input *in)
 	}
 }
 
+/*
+ * Serves c's event: an offered client's bytes are taken under the
+ * receiver's lock (direct.h), so rx keeps one producer. Input while a
+ * shell receives is the shell's (we only stop watching for it); the end
+ * or a loss is ours, and when a shell holds the lock it rings us as it
+ * lets go (input_rewant).
+ */
+static void
+input_serve(struct input *in, struct client *c, uint32_t events)
+{
+	struct ring_hdr *h = in->r->h;
+	int need = (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) != 0;
+
+	if (!c->offered) {
+		input_service(in, c);
+		return;
+	}
+	if (!need && input_shell_receives(in, c)) {
+		input_events(in, c); /* watch for its end only */
+		return;
+	}
+	if ((need ? direct_take(h, &h->direct.rlock)
+		  : ring_pidlock_try(&h->direct.rlock, getpid())) == -1) {
+		c->rwanted = need;
+		input_events(in, c);
+		return;
+	}
+	if (need)
+		__atomic_store_n(&h->direct.mode, 0, __ATOMIC_SEQ_CST);
+	c->rwanted = 0;
+	if (!input_shell_receives(in, c) && input_service(in, c) == 1) {
+		direct_give(&h->direct.rlock);
+		return; /* c is gone */
+	}
+	direct_give(&h->direct.rlock);
+	input_events(in, c);
+}
+
+/* A shell let go of the receiver's lock: the clients waiting for it are
+ * watched again (their end is still there to see). */
+static void
+input_rewant(struct input *in)
+{
+	struct client *c;
+
+	for (c = in->clients; c != NULL; c = c->next) {
+		if (c->rwanted) {
+			c->rwanted = 0;
+			input_events(in, c);
+		}
+	}
+}
+
 /* The epoll timeout in ms: the earliest of the owner's time and an accept
  * pause. */
 static int
@@ -865,16 +942,17 @@ input_loop(struct input *in)
 			} else if (ev[i].data.ptr == &input_wake_tag) {
 				waker_drain(&in->wk);
 				input_replies(in);
+				input_rewant(in);
 			} else if (c->cn.fd == -1) {
 				continue; /* dropped earlier in this round */
 			} else {
 				if ((ev[i].events & EPOLLOUT) && c->qblocked &&
 				    input_flush(in, c) == -1)
 					continue; /* c is gone */
-				if ((ev[i].events &
-					(EPOLLIN | EPOLLERR | EPOLLHUP)) &&
+				if ((ev[i].events & (EPOLLIN | EPOLLRDHUP |
+							EPOLLERR | EPOLLHUP)) &&
 				    !c->parked)
-					input_service(in, c);
+					input_serve(in, c, ev[i].events);
 			}
 		}
 		input_bury(in);

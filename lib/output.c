@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "bind.h"
 #include "conn.h"
+#include "direct.h"
 #include "helper.h"
 #include "net.h"
 #include "waker.h"
@@ -27,6 +28,7 @@
 #define OUTPUT_FINISH 1000000000LL   /* for the peer to ack, past the drain */
 #define OUTPUT_ACKNAP_MIN 1000000LL  /* first wait for acks, writers blocked */
 #define OUTPUT_ACKNAP_MAX 20000000LL /* longest one */
+#define OUTPUT_SLOCK_WAIT 100	     /* naps of 1 ms for a shell's send */
 
 struct output {
 	struct binding b;
@@ -38,8 +40,8 @@ struct output {
 	void *ctx;	   /* -T: the TLS client context */
 	int peer_eof;	   /* the peer ended its sending side (half-close) */
 	int shut;	   /* our sending side is shut (write -d) */
-	size_t inflight;   /* bytes past tail handed to the socket, not yet
-			      acknowledged: they stay in the ring */
+	int slocked;	   /* we hold the sender's lock (direct.h) */
+	int rwanted;	   /* we wait for a shell to let go of rlock */
 	int64_t backoff;   /* delay before the next reconnect attempt */
 	int64_t acknap;	   /* the next wait for acknowledgements */
 	sigset_t waitmask; /* the mask to wait with: stop signals open */
@@ -115,50 +117,48 @@ output_recv(struct output *out)
 	return 0;
 }
 
-/*
- * The ring's readable bytes from tail+off to head as up to two spans
- * (ring_peek's, with the first off bytes skipped). Returns the count.
- */
+/* 1 while a shell receives on the connection itself. */
 static int
-output_spans(struct output *out, size_t off, struct iovec *iov)
+output_shell_receives(const struct output *out)
 {
-	char *p1, *p2;
-	size_t n1, n2;
-
-	if (ring_peek(&out->tx, &p1, &n1, &p2, &n2) == 0)
-		return 0;
-	if (off >= n1) {
-		off -= n1;
-		if (off >= n2)
-			return 0;
-		iov[0].iov_base = p2 + off;
-		iov[0].iov_len = n2 - off;
-		return 1;
-	}
-	iov[0].iov_base = p1 + off;
-	iov[0].iov_len = n1 - off;
-	iov[1].iov_base = p2;
-	iov[1].iov_len = n2;
-	return n2 > 0 ? 2 : 1;
+	return __atomic_load_n(&out->r->h->direct.mode, __ATOMIC_SEQ_CST) != 0;
 }
 
-/* Where the last '\n' of the first n ring bytes at tail ends (its index
- * plus one), or 0 when they hold none. */
-static size_t
-output_line_end(struct output *out, size_t n)
+/*
+ * Receives under the receiver's lock (direct.h), so that rx keeps one
+ * producer. need: the helper must look (the end, a loss): when a shell
+ * holds the lock, it rings us as it lets go; otherwise (plain input while
+ * a shell receives) the shell takes the bytes and we leave them.
+ */
+static int
+output_recv_locked(struct output *out, int need)
 {
-	struct iovec iov[2];
-	const char *p;
-	int cnt = output_spans(out, 0, iov);
+	struct ring_hdr *h = out->r->h;
+	int rc;
 
-	if (cnt == 2 && n > iov[0].iov_len &&
-	    (p = memrchr(iov[1].iov_base, '\n', n - iov[0].iov_len)) != NULL)
-		return iov[0].iov_len + (size_t)(p - (char *)iov[1].iov_base) +
-		       1;
-	if (cnt >= 1 && (p = memrchr(iov[0].iov_base, '\n',
-			     n < iov[0].iov_len ? n : iov[0].iov_len)) != NULL)
-		return (size_t)(p - (char *)iov[0].iov_base) + 1;
-	return 0;
+	if ((need ? direct_take(h, &h->direct.rlock)
+		  : ring_pidlock_try(&h->direct.rlock, getpid())) == -1) {
+		out->rwanted = need;
+		return 0;
+	}
+	out->rwanted = 0;
+	if (need)
+		__atomic_store_n(&h->direct.mode, 0, __ATOMIC_SEQ_CST);
+	/* A shell that began to receive since we looked: its bytes. */
+	rc = output_shell_receives(out) ? 0 : output_recv(out);
+	direct_give(&h->direct.rlock);
+	return rc;
+}
+
+/* Holds the sender's lock (a shell may send on the connection while we
+ * sleep): 1 once held; 0 when a shell holds it, which rings us as it lets
+ * go. */
+static int
+output_slock(struct output *out)
+{
+	if (!out->slocked)
+		out->slocked = direct_take(out->r->h, &out->r->h->direct.slock) == 0;
+	return out->slocked;
 }
 
 /*
@@ -175,23 +175,14 @@ output_line_end(struct output *out, size_t n)
 static void
 output_acked(struct output *out)
 {
-	size_t acked, n;
+	size_t inflight = direct_inflight(&out->tx);
 	ssize_t q;
 
-	if (out->inflight == 0 ||
-	    (q = conn_unacked(&out->c, out->inflight)) < 0)
+	if (inflight == 0 || !output_slock(out) ||
+	    (q = conn_unacked(&out->c, inflight)) < 0)
 		return;
-	if ((size_t)q >= out->inflight)
-		return;
-	acked = out->inflight - (size_t)q;
-	n = out->o->reconnect ? output_line_end(out, acked) : acked;
-	if (n == 0 && acked >= out->tx.cap / 2)
-		n = acked;
-	if (n == 0)
-		return;
-	out->inflight -= n;
-	ring_consume(&out->tx, n);
-	out->acknap = OUTPUT_ACKNAP_MIN;
+	if (direct_release(&out->tx, (size_t)q, out->o->reconnect) > 0)
+		out->acknap = OUTPUT_ACKNAP_MIN;
 }
 
 /*
@@ -207,12 +198,15 @@ output_send(struct output *out)
 	ssize_t n;
 	int cnt, rc = 0;
 
+	if (!output_slock(out))
+		return 0; /* a shell sends; it rings us as it lets go */
 	for (;;) {
-		if ((cnt = output_spans(out, out->inflight, iov)) == 0)
+		if ((cnt = direct_unsent_spans(&out->tx, iov)) == 0)
 			break;
 		n = conn_send(&out->c, iov, cnt);
 		if (n > 0) {
-			out->inflight += (size_t)n;
+			__atomic_add_fetch(&out->r->h->direct.sent, (uint64_t)n,
+			    __ATOMIC_SEQ_CST);
 		} else if (n == -1 &&
 			   (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			rc = 1;
@@ -234,21 +228,60 @@ output_poll(struct output *out, short events, int64_t ns)
 	struct pollfd pfd[2];
 	struct timespec ts = clock_ts(ns < 0 ? 0 : ns);
 	nfds_t n = 0;
+	int k;
 
 	pfd[0].fd = out->wk.efd;
 	pfd[0].events = POLLIN;
 	pfd[0].revents = 0;
-	if (out->c.fd != -1) {
+	/* Waiting for a shell to let go of rlock: the socket's end or loss,
+	 * which it reports as long as it lasts, waits for that too. */
+	if (out->c.fd != -1 && !out->rwanted) {
 		pfd[1].fd = out->c.fd;
 		pfd[1].events = events;
 		pfd[1].revents = 0;
 		n = 1;
 	}
-	if (ppoll(pfd, 1 + n, ns < 0 ? NULL : &ts, &out->waitmask) <= 0)
+	/* While we sleep, a shell may send on the connection itself. */
+	if (out->slocked) {
+		direct_give(&out->r->h->direct.slock);
+		out->slocked = 0;
+	}
+	k = ppoll(pfd, 1 + n, ns < 0 ? NULL : &ts, &out->waitmask);
+	output_slock(out);
+	if (k <= 0)
 		return 0;
 	if (pfd[0].revents & POLLIN)
 		waker_drain(&out->wk);
 	return n > 0 ? pfd[1].revents : 0;
+}
+
+/*
+ * Takes the sender's lock for what only we do (a loss, a drop): a shell
+ * holds it for one send, so we wait up to OUTPUT_SLOCK_WAIT for it, then
+ * take it over (a shell stopped mid-send sees the connection changed).
+ */
+static void
+output_slock_hard(struct output *out)
+{
+	struct timespec ts = clock_ts(OUTPUT_STEP / 10);
+	int i;
+
+	for (i = 0; i < OUTPUT_SLOCK_WAIT && !output_slock(out); i++)
+		ppoll(NULL, 0, &ts, &out->waitmask);
+	if (!out->slocked) {
+		__atomic_store_n(&out->r->h->direct.slock, (uint32_t)getpid(),
+		    __ATOMIC_SEQ_CST);
+		out->slocked = 1;
+	}
+}
+
+/* Forgets what was in flight: it is sent again (on the next connection). */
+static void
+output_unsend(struct output *out)
+{
+	output_slock_hard(out);
+	__atomic_store_n(&out->r->h->direct.sent, ring_load(&out->tx.d->tail),
+	    __ATOMIC_SEQ_CST);
 }
 
 /* Drops everything queued (the connection is gone for good), counting it
@@ -259,21 +292,36 @@ output_drop(struct output *out)
 	char *p1, *p2;
 	size_t n1, n2;
 
+	output_slock_hard(out);
 	if (ring_peek(&out->tx, &p1, &n1, &p2, &n2) > 0) {
 		__atomic_add_fetch(
 		    &out->r->h->undelivered, n1 + n2, __ATOMIC_RELEASE);
 		ring_consume(&out->tx, n1 + n2);
 	}
-	out->inflight = 0;
+	output_unsend(out);
 }
 
-/* Closes the connection; what was in flight is sent again on the next. */
+/* Closes the connection, withdrawn from the shells first; what was in
+ * flight is sent again on the next. */
 static void
 output_disconnect(struct output *out)
 {
+	output_slock_hard(out);
+	direct_offer(out->r->h, -1);
 	conn_close(&out->c);
-	out->inflight = 0;
+	output_unsend(out);
 	out->peer_eof = 0;
+	out->rwanted = 0;
+}
+
+/* A plain connection is offered to the shells (direct.h); TLS is ours. */
+static void
+output_offer(struct output *out)
+{
+	output_slock_hard(out);
+	output_unsend(out);
+	if (!out->o->tls)
+		direct_offer(out->r->h, out->c.fd);
 }
 
 /* The peer reset the connection, or went away. */
@@ -368,12 +416,12 @@ output_reconnect(struct output *out, int64_t deadline)
 			out->backoff = OUTPUT_BACKOFF_MAX;
 		return -1;
 	}
-	out->inflight = 0;
 	out->peer_eof = 0;
 	out->shut = 0;
 	__atomic_store_n(&out->r->d->end, 0, __ATOMIC_RELEASE);
 	output_up(out);
 	output_where(out);
+	output_offer(out);
 	output_conn(out, RING_CONNECTED);
 	out->backoff = OUTPUT_BACKOFF_MIN;
 	return 0;
@@ -392,8 +440,7 @@ output_idle(struct output *out)
 static void
 output_shut(struct output *out)
 {
-	if (out->shut || !ring_ended(&out->tx) ||
-	    out->inflight < ring_used(&out->tx))
+	if (out->shut || !ring_ended(&out->tx) || direct_unsent(&out->tx))
 		return;
 	if (conn_shutdown(&out->c) != 1) /* 1: TLS, the socket full */
 		out->shut = 1;
@@ -402,17 +449,23 @@ output_shut(struct output *out)
 /*
  * One round with the connection up: receive what came, send what was
  * queued, then wait for the socket (readable while rx has room, writable
- * while it is full), for the waker (a publish on tx, room on rx), or for
- * acknowledgements of what is in flight. Returns -1 when the connection is
- * lost (a reset or a hang-up; the end of the peer's stream is not one).
+ * while it is full), for the waker (a publish on tx, room on rx, a shell
+ * letting go of a lock), or for acknowledgements of what is in flight.
+ * While a shell receives on the connection itself (direct.h), we watch
+ * only for its end or loss. Returns -1 when the connection is lost (a
+ * reset or a hang-up; the end of the peer's stream is not one).
  */
 static int
 output_round(struct output *out)
 {
 	short ev = 0;
-	int rc, rev, rxfull;
+	int rc, rev, rxfull, shell;
 
-	if (output_recv(out) == -1 || (rc = output_send(out)) == -1)
+	if (out->rwanted && output_recv_locked(out, 1) == -1)
+		return -1;
+	shell = output_shell_receives(out);
+	if ((!shell && output_recv_locked(out, 0) == -1) ||
+	    (rc = output_send(out)) == -1)
 		return -1;
 	output_shut(out);
 	rxfull = !out->peer_eof && ring_free(out->r) == 0;
@@ -420,26 +473,33 @@ output_round(struct output *out)
 	if (rxfull && ring_free(out->r) > 0)
 		return 0; /* a reader made room before the waker looked */
 	if (!out->peer_eof && !rxfull)
-		ev |= POLLIN;
+		ev |= shell ? POLLRDHUP : POLLIN;
 	if (rc == 1)
 		ev |= out->c.want; /* POLLOUT; TLS may want to read first */
-	rev = output_poll(out, ev, out->inflight > 0 ? out->acknap : -1);
-	if (out->inflight > 0) {
+	rev = output_poll(out, ev,
+	    direct_inflight(&out->tx) > 0 ? out->acknap : -1);
+	if (direct_inflight(&out->tx) > 0) {
 		out->acknap *= 2;
 		if (out->acknap > OUTPUT_ACKNAP_MAX)
 			out->acknap = OUTPUT_ACKNAP_MAX;
 	}
-	if ((rev & POLLIN) && output_recv(out) == -1)
+	/* Input while a shell receives is the shell's; its end is ours. */
+	if (rev & (POLLRDHUP | POLLHUP | POLLERR)) {
+		if (output_recv_locked(out, 1) == -1)
+			return -1;
+	} else if ((rev & POLLIN) && !output_shell_receives(out) &&
+		   output_recv_locked(out, 0) == -1) {
 		return -1;
+	}
+	if (out->rwanted)
+		return 0; /* the shell reports the rest; it rings us */
 	if (rev & POLLERR)
 		return -1;
 	/* A hang-up: both directions ended (after our -d the peer closed
 	 * too) or the connection is gone. What came last is taken first;
 	 * polling on would only see the hang-up again. */
-	if (rev & POLLHUP) {
-		output_recv(out);
+	if (rev & POLLHUP)
 		return -1;
-	}
 	return 0;
 }
 
@@ -501,13 +561,14 @@ output_finish(struct output *out, int64_t deadline)
 		    OUTPUT_STEP / 2);
 		if (rev & POLLERR)
 			break;
-		if ((rev & POLLIN) && output_recv(out) == -1)
+		if ((rev & POLLIN) && output_recv_locked(out, 1) == -1)
 			break;
 	}
 	output_acked(out);
 	used = ring_used(&out->tx);
-	if ((q = conn_unacked(&out->c, out->inflight)) >= 0)
-		used -= out->inflight - (size_t)q; /* acked, part of a line */
+	if ((q = conn_unacked(&out->c, direct_inflight(&out->tx))) >= 0)
+		used -= direct_inflight(&out->tx) - (size_t)q; /* acked, part of
+								  a line */
 	if (used > 0) {
 		__atomic_add_fetch(
 		    &out->r->h->undelivered, used, __ATOMIC_RELEASE);
@@ -623,6 +684,7 @@ output_main(void *arg, int reportfd)
 	}
 	output_up(&out);
 	output_where(&out);
+	output_offer(&out);
 	output_conn(&out, RING_CONNECTED);
 	out.backoff = OUTPUT_BACKOFF_MIN;
 	out.acknap = OUTPUT_ACKNAP_MIN;

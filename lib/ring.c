@@ -90,6 +90,7 @@ ring_create(struct ring *r, int fd, size_t cap, size_t extra, uint32_t kind,
 	h->kind = kind;
 	h->flags = flags;
 	h->pid = (int32_t)getpid();
+	h->direct.fd = -1;
 	ring_dir_view(h, RING_RX, len, r);
 	__atomic_store_n(&h->magic, RING_MAGIC, __ATOMIC_RELEASE);
 	return 0;
@@ -242,6 +243,18 @@ ring_publish(struct ring *r, size_t n)
 	ring_bump(&r->d->wseq, &r->d->rwait, INT_MAX);
 }
 
+void
+ring_publish_quiet(struct ring *r, size_t n)
+{
+	__atomic_store_n(&r->d->head, r->d->head + n, __ATOMIC_SEQ_CST);
+}
+
+void
+ring_poke(struct ring *r)
+{
+	ring_bump(&r->d->wseq, &r->d->rwait, INT_MAX);
+}
+
 ssize_t
 ring_last_nl(const struct ring *r, size_t n)
 {
@@ -355,12 +368,12 @@ ring_wait_space(struct ring *r, uint32_t seq, int64_t timeout_ns)
 }
 
 int
-ring_wlock_try(struct ring *r, pid_t pid)
+ring_pidlock_try(uint32_t *w, pid_t pid)
 {
 	uint32_t cur = 0;
 
-	if (__atomic_compare_exchange_n(&r->d->wlock, &cur, (uint32_t)pid, 0,
-		__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	if (__atomic_compare_exchange_n(
+		w, &cur, (uint32_t)pid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return 0;
 	if (cur == (uint32_t)pid) {
 		errno = EDEADLK;
@@ -368,11 +381,28 @@ ring_wlock_try(struct ring *r, pid_t pid)
 	}
 	/* The holder died with the lock (SIGKILL): take it over. */
 	if (kill((pid_t)cur, 0) == -1 && errno == ESRCH &&
-	    __atomic_compare_exchange_n(&r->d->wlock, &cur, (uint32_t)pid, 0,
-		__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	    __atomic_compare_exchange_n(
+		w, &cur, (uint32_t)pid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return 0;
 	errno = EBUSY;
 	return -1;
+}
+
+int
+ring_pidunlock(uint32_t *w, pid_t pid)
+{
+	uint32_t cur = (uint32_t)pid;
+
+	return __atomic_compare_exchange_n(
+		   w, &cur, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)
+		   ? 0
+		   : -1;
+}
+
+int
+ring_wlock_try(struct ring *r, pid_t pid)
+{
+	return ring_pidlock_try(&r->d->wlock, pid);
 }
 
 int
@@ -437,10 +467,7 @@ ring_wlock_wait(struct ring *r, int64_t timeout_ns)
 void
 ring_wunlock(struct ring *r, pid_t pid)
 {
-	uint32_t cur = (uint32_t)pid;
-
-	if (__atomic_compare_exchange_n(
-		&r->d->wlock, &cur, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED) &&
+	if (ring_pidunlock(&r->d->wlock, pid) == 0 &&
 	    __atomic_load_n(&r->d->lwait, __ATOMIC_SEQ_CST) != 0)
 		ring_futex_wake(&r->d->wlock, 1);
 }

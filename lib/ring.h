@@ -28,7 +28,7 @@
 #include <sys/types.h>
 
 #define RING_MAGIC 0x6b636f7368736162ULL /* "bashsock" */
-#define RING_VERSION 3
+#define RING_VERSION 4
 #define RING_HDR 4096 /* the header page; tables or data follow */
 
 enum ring_kind { RING_IN = 1, RING_OUT = 2 };
@@ -71,6 +71,37 @@ struct ring_dir {
 };
 
 /*
+ * The direct path (direct.h): a binding with one plain TCP connection (an
+ * output binding, a -1 input binding's client) offers its descriptor, so
+ * that a shell sends and receives on it itself instead of through the
+ * helper. See direct.h for the rules; in short:
+ * - fd and gen change together, gen first and fd -1 before the helper
+ *   closes, under slock: a process that read gen, fetched fd and read the
+ *   same gen again holds the connection (or its last, dead socket).
+ * - slock: the PID that sends on the connection; for an output binding
+ *   also the only one that moves sent and tx's tail (tail <= sent <= head:
+ *   [tail, sent) was handed to the socket and waits for its ack, [sent,
+ *   head) is not sent yet).
+ * - rlock: the PID that receives from the connection into rx: rx has one
+ *   producer at a time, so bytes keep their order. Only the helper marks
+ *   the peer's end or a loss; a shell that meets one hands rx back.
+ * - mode: a shell receives (set by one under rlock): the helper leaves the
+ *   connection's input alone, watching only for its end or loss. Cleared
+ *   under rlock by the helper, or by a shell that leaves readers behind.
+ * - want: the helper waits for a lock; its holder rings it (tx's wseq) as
+ *   it lets go.
+ */
+struct ring_direct {
+	int32_t fd;	/* the helper's descriptor of the connection, or -1 */
+	uint32_t gen;	/* bumped whenever fd changes */
+	uint32_t slock; /* PID of the sender */
+	uint32_t rlock; /* PID of the receiver */
+	uint32_t mode;	/* a shell receives; the helper watches only */
+	uint32_t want;	/* the helper waits for slock or rlock */
+	uint64_t sent;	/* outputs: tx bytes handed to the socket */
+};
+
+/*
  * The shared header, mapped by every process of the binding (and by other
  * builds of the .so, checked by RING_VERSION): its order is the layout.
  */
@@ -102,6 +133,7 @@ struct ring_hdr {
 
 	struct ring_dir rx __attribute__((aligned(64)));
 	struct ring_dir tx;
+	struct ring_direct direct; /* the shell's own path (direct.h) */
 };
 
 /* One direction's view of a mapped binding file. The rx view made by
@@ -166,6 +198,11 @@ int ring_spans(struct ring *r, size_t off, size_t n, char **p1, size_t *n1,
     char **p2, size_t *n2);
 /* Publishes n bytes at head and wakes consumers if any wait. */
 void ring_publish(struct ring *r, size_t n);
+/* Publishes n bytes at head without a wake (wseq stays): for a producer
+ * that sends them itself or pokes the consumer later. */
+void ring_publish_quiet(struct ring *r, size_t n);
+/* Bumps wseq and wakes the consumers that wait, publishing nothing. */
+void ring_poke(struct ring *r);
 /* Index (relative to head) of the last '\n' in [head, head+n), or -1. */
 ssize_t ring_last_nl(const struct ring *r, size_t n);
 
@@ -206,6 +243,13 @@ ring_rseq(const struct ring *r)
 {
 	return __atomic_load_n(&r->d->rseq, __ATOMIC_ACQUIRE);
 }
+
+/* --- PID locks: a word holding its holder's PID, 0 when free --- */
+/* Takes the lock at w for pid; steals it from a holder that died. 0, or -1
+ * with errno EBUSY (a live process holds it) or EDEADLK (pid does). */
+int ring_pidlock_try(uint32_t *w, pid_t pid);
+/* Frees it if pid holds it: 0, else -1. Wakes nobody. */
+int ring_pidunlock(uint32_t *w, pid_t pid);
 
 /* --- tx: writers serialised by a PID lock --- */
 /* Tries to take the writer lock for pid; steals it from a dead holder.

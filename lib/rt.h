@@ -23,6 +23,7 @@
 #define BASHSOCK_RT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define RT_PATH_MAX 256
 
@@ -52,5 +53,9 @@ const char *rt_strerror(int e);
 /* Creates path 0700 unless it exists, then checks it as above (a namespace
  * directory removed by a sweep is made again this way). 0 or -1/errno. */
 int rt_mkdir(const char *path);
+
+/* This process's PID without a syscall on the hot path (a subshell gets
+ * its own, never its parent's). */
+pid_t rt_self(void);
 
 #endif
