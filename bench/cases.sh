@@ -448,50 +448,49 @@ write_devtcp() {
 
 # --- round trip of one short line: microseconds ---------------------------
 
-# The far shell of rtt_bs2: echoes lines from inB to outB until END.
+# The far shell of rtt_bs2: a -1 input binding answers each line on the
+# same connection (contract v2's conversations) until END.
 rtt_bs_echo() {
-	local pa=$1 pb=$2 hp l
+	local pb=$1 hp l
 	bs_load
-	bind-input -v hp inB "$pb" || fail "bind-input inB"
-	waitlisten "$pa"
-	bind-output -v hp outB 127.0.0.1 "$pa" || fail "bind-output outB"
+	bind-input -1 -v hp inB "$pb" || fail "bind-input inB"
 	while read -l -w 30 -v l inB; do
 		[ "$l" = END ] && break
-		write outB "$l"
+		write inB "$l"
 	done
-	unbind outB inB
+	unbind inB
 }
 
-# rtt_bs_loop N: N times write outA, wait for the line on inA.
+# rtt_bs_loop N OUT IN: N times write OUT, wait for the line on IN.
 rtt_bs_loop() {
-	local n=$1 i r t0 t1
+	local n=$1 out=$2 in=$3 i r t0 t1
 	for ((i = 0; i < 20; i++)); do
-		write outA "$MSG"
-		read -l -w 10 -v r inA || fail "no echo"
+		write "$out" "$MSG"
+		read -l -w 10 -v r "$in" || fail "no echo"
 	done
 	t0=$EPOCHREALTIME
 	for ((i = 0; i < n; i++)); do
-		write outA "$MSG"
-		read -l -w 10 -v r inA || fail "no echo"
+		write "$out" "$MSG"
+		read -l -w 10 -v r "$in" || fail "no echo"
 	done
 	t1=$EPOCHREALTIME
 	[ "$r" = "$MSG" ] || fail "echo mangled: $r"
 	calc 'u / n' -v u="$(us "$t0" "$t1")" -v n="$n"
 }
 
-# Two shells, both on bashsock: inA/outA here, inB/outB in the far shell.
+# Two shells, both on bashsock, one connection as with /dev/tcp: an output
+# binding here writes and reads the far shell's answers.
 rtt_bs2() {
-	local pa=$1 pb=$2 n=$3 hp ep
+	local pb=$1 n=$2 hp ep
 	bs_load
-	bind-input -v hp inA "$pa" || fail "bind-input inA"
-	bash "${BASH_SOURCE[0]}" rtt_bs_echo "$pa" "$pb" &
+	bash "${BASH_SOURCE[0]}" rtt_bs_echo "$pb" &
 	ep=$!
 	waitlisten "$pb"
 	bind-output -v hp outA 127.0.0.1 "$pb" || fail "bind-output outA"
-	rtt_bs_loop "$n"
+	rtt_bs_loop "$n" outA outA
 	write outA END
 	wait "$ep"
-	unbind outA inA
+	unbind outA
 }
 
 # bashsock client, C echo server answering on a connection back to inA.
@@ -503,7 +502,7 @@ rtt_bs_c() {
 	ep=$!
 	waitlisten "$pe"
 	bind-output -v hp outA 127.0.0.1 "$pe" || fail "bind-output outA"
-	rtt_bs_loop "$n"
+	rtt_bs_loop "$n" outA inA
 	unbind outA
 	wait "$ep"
 	unbind inA

@@ -414,7 +414,7 @@ r_rtt() {
 	newport p
 	newport q
 	case $tool in
-	"bashsock, two shells") take "$id" "$tool" cases rtt_bs2 "$p" "$q" "$RTT_N" ;;
+	"bashsock, two shells") take "$id" "$tool" cases rtt_bs2 "$p" "$RTT_N" ;;
 	"bashsock client, C echo") take "$id" "$tool" cases rtt_bs_c "$p" "$q" "$RTT_N" ;;
 	"/dev/tcp, two shells (accept)") take "$id" "$tool" cases rtt_devtcp bash "$p" "$RTT_N" ;;
 	"/dev/tcp client, C echo") take "$id" "$tool" cases rtt_devtcp c "$p" "$RTT_N" ;;
