@@ -309,7 +309,7 @@ cpu_ticks() {
 	PORT=$port bash -c 'source "$1/loader.sh" || exit 9; eval "$2"' \
 		_ "$BS_ROOT" "$code" >"$T/srv.out" 2>"$T/srv.err" &
 	srv=$!
-	BS_PIDS+=("$srv")
+	bs_track "$srv"
 	bs_wait_for 250 bs_port_listening "$port"
 	for ((i = 1; i <= 20; i++)); do
 		curl -sS --max-time 20 -o "$T/c$i" "http://127.0.0.1:$port/path/$i?q=$i" \
@@ -340,7 +340,7 @@ cpu_ticks() {
 	port=$(bs_free_port)
 	bind-input -1 one "$port" >/dev/null
 	coproc NC { ncat 127.0.0.1 "$port"; }
-	BS_PIDS+=("$NC_PID")
+	bs_track "$NC_PID"
 	printf 'question 1\n' >&"${NC[1]}"
 	read -l -w 5 -v line one
 	assert_equal "$line" "question 1"
@@ -418,7 +418,7 @@ cpu_ticks() {
 		done
 	) &
 	wp=$!
-	BS_PIDS+=("$wp")
+	bs_track "$wp"
 	bs_wait_for 250 test -s "$T/wrote"
 	bs_wait_for 100 stalled "$T/wrote" || fail "the writer to the slow client never blocked"
 	n=$(cat "$T/wrote")

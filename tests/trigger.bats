@@ -433,7 +433,7 @@ switches() {
 	bash --norc -c '. "$1" && trigger-wait k "$2"; echo "after=$?"' \
 		bash "$BS_ROOT/loader.sh" "$port" >"$T/a.out" 2>&1 &
 	pid=$!
-	BS_PIDS+=("$pid")
+	bs_track "$pid"
 	bs_wait_for 250 bs_port_listening "$port"
 	kill -TERM "$pid"
 	bs_wait_gone "$pid"
@@ -445,7 +445,7 @@ switches() {
 		trigger-wait k "$2"; echo "after=$?"' \
 		bash "$BS_ROOT/loader.sh" "$port" >"$T/b.out" 2>&1 &
 	pid=$!
-	BS_PIDS+=("$pid")
+	bs_track "$pid"
 	bs_wait_for 250 bs_port_listening "$port"
 	kill -TERM "$pid"
 	bs_wait_for 250 has "$T/b.out" TERM-trap
@@ -466,7 +466,7 @@ switches() {
 		ls -l /proc/$$/fd | grep -c socket' \
 		bash "$BS_ROOT/loader.sh" "$port" >"$T/f.out" 2>&1 &
 	pid=$!
-	BS_PIDS+=("$pid")
+	bs_track "$pid"
 	bs_wait_for 250 bs_port_listening "$port"
 	kill -USR1 "$pid"
 	bs_wait_gone "$pid"
