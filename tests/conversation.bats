@@ -7,15 +7,15 @@
 
 bats_require_minimum_version 1.5.0
 load test_helper/common
+load helpers/tmux
 
 setup() {
 	bs_setup
 	T=$BATS_TEST_TMPDIR
-	TM=""
 }
 
 teardown() {
-	[ -z "$TM" ] || tmux -L "$TM" kill-server 2>/dev/null || true
+	tm_stop
 	bs_teardown
 }
 
@@ -309,7 +309,7 @@ cpu_ticks() {
 	PORT=$port bash -c 'source "$1/loader.sh" || exit 9; eval "$2"' \
 		_ "$BS_ROOT" "$code" >"$T/srv.out" 2>"$T/srv.err" &
 	srv=$!
-	BS_PIDS+=("$srv")
+	bs_track "$srv"
 	bs_wait_for 250 bs_port_listening "$port"
 	for ((i = 1; i <= 20; i++)); do
 		curl -sS --max-time 20 -o "$T/c$i" "http://127.0.0.1:$port/path/$i?q=$i" \
@@ -340,7 +340,7 @@ cpu_ticks() {
 	port=$(bs_free_port)
 	bind-input -1 one "$port" >/dev/null
 	coproc NC { ncat 127.0.0.1 "$port"; }
-	BS_PIDS+=("$NC_PID")
+	bs_track "$NC_PID"
 	printf 'question 1\n' >&"${NC[1]}"
 	read -l -w 5 -v line one
 	assert_equal "$line" "question 1"
@@ -418,7 +418,7 @@ cpu_ticks() {
 		done
 	) &
 	wp=$!
-	BS_PIDS+=("$wp")
+	bs_track "$wp"
 	bs_wait_for 250 test -s "$T/wrote"
 	bs_wait_for 100 stalled "$T/wrote" || fail "the writer to the slow client never blocked"
 	n=$(cat "$T/wrote")
@@ -551,40 +551,6 @@ cpu_ticks() {
 
 # --- Ctrl-C in an interactive shell (tmux) -------------------------------------
 
-# tm_start: an interactive bash in a tmux pane with the builtins loaded.
-tm_start() {
-	need tmux
-	TM="bsconv${BATS_ROOT_PID:-$$}_${BATS_TEST_NUMBER}"
-	tmux -L "$TM" -f /dev/null new-session -d -s main -x 200 -y 50 \
-		"env PS1='PROMPT\$ ' BASHSOCK_NS=$BASHSOCK_NS bash --norc --noprofile -i"
-	tm_keys "source '$BS_ROOT/loader.sh'; echo loaded=\$?" Enter
-	tm_wait loaded=0
-}
-tm_keys() {
-	tmux -L "$TM" send-keys -t main "$@"
-}
-tm_has() {
-	tmux -L "$TM" capture-pane -p -t main -S -200 | grep -qF -- "$1"
-}
-tm_wait() {
-	bs_wait_for 250 tm_has "$1" || {
-		tmux -L "$TM" capture-pane -p -t main -S -200
-		return 1
-	}
-}
-# tm_blocked PID-FILE: the pane's shell waits in a futex or a sleep (not
-# running); its PID is in the file.
-tm_sleeping() {
-	[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = S ]
-}
-# tm_in_futex PID: PID sleeps in futex(2) (syscall 202): in read's wait on
-# the ring, not at its prompt (a slow shell may still sit there when the
-# keys of the command have already been sent).
-tm_in_futex() {
-	local nr rest
-	{ read -r nr rest <"/proc/$1/syscall"; } 2>/dev/null && [ "$nr" = 202 ]
-}
-
 @test "interactive: Ctrl-C interrupts read -w 30 on an output binding; the shell goes on" {
 	local port pid
 	need socat
@@ -595,6 +561,7 @@ tm_in_futex() {
 	# (and under make check-asan it keeps LD_PRELOAD, interactive shells
 	# not reading BASH_ENV, which a helper it started would choke on).
 	bind-output o 127.0.0.1 "$port" >/dev/null
+	need tmux
 	tm_start
 	tm_keys "echo p''id=\$\$" Enter
 	tm_wait pid=
@@ -618,6 +585,7 @@ tm_in_futex() {
 	bs_wait_for 250 n_clients srv 1
 	exec {fd}<>"/dev/tcp/127.0.0.1/$port"
 	bs_wait_for 250 n_clients srv 2
+	need tmux
 	tm_start
 	tm_keys "echo p''id=\$\$; printf -v chunk '%08192d' 0" Enter
 	tm_wait pid=

@@ -105,7 +105,6 @@ teardown() {
 	run -0 unbind o
 	bs_pid_gone "$pid"
 	bs_wait_gone "$sink" || fail "the peer never saw the end"
-	int_forget "$sink"
 	cmp "$TMP/want" "$TMP/got" ||
 		fail "$(wc -l <"$TMP/got") of 150 lines arrived"
 }
@@ -129,7 +128,6 @@ teardown() {
 	# The crowd goes; a new client is served.
 	kill -TERM "$crowd"
 	bs_wait_gone "$crowd"
-	int_forget "$crowd"
 	bs_wait_for 500 bs_is_field em 7 0 || fail "the crowd's connections never closed"
 	printf 'after the crowd\n' | /usr/bin/python3 "$BS_PEER" send "$port"
 	run -0 read -l -w 10 em

@@ -476,7 +476,7 @@ rc=0 got=second binding"
 	pid=$(bind-input -s 4k in1 "$(bs_free_port)")
 	# The helper stays still, so only the reader meets the bad header
 	# (teardown kills it if the test fails).
-	BS_PIDS+=("$pid")
+	bs_track "$pid"
 	kill -STOP "$pid"
 	bs_ring_corrupt "$(bs_nsdir)/in1"
 	local v

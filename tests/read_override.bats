@@ -8,6 +8,7 @@
 bats_require_minimum_version 1.5.0
 load test_helper/common
 load helpers/receive
+load helpers/tmux
 
 setup() {
 	bs_setup
@@ -15,7 +16,7 @@ setup() {
 	SO=${BASHSOCK_SO:-$BS_ROOT/bashsock.so}
 }
 teardown() {
-	[ -z "${TM:-}" ] || tmux -L "$TM" kill-server 2>/dev/null || true
+	tm_stop
 	bs_teardown
 }
 
@@ -209,27 +210,6 @@ rc=0 []"
 }
 
 # --- Ctrl-C -----------------------------------------------------------------------------
-
-# tm_start: an interactive bash in a tmux pane with the builtins loaded.
-tm_start() {
-	TM="bsro${BATS_ROOT_PID:-$$}_${BATS_TEST_NUMBER}"
-	tmux -L "$TM" -f /dev/null new-session -d -s main -x 200 -y 50 \
-		"env PS1='PROMPT\$ ' BASHSOCK_NS=$BASHSOCK_NS bash --norc --noprofile -i"
-	tm_keys "source '$BS_ROOT/loader.sh'; echo loaded=\$?" Enter
-	tm_wait loaded=0
-}
-tm_keys() {
-	tmux -L "$TM" send-keys -t main "$@"
-}
-tm_has() {
-	tmux -L "$TM" capture-pane -p -t main -S -200 | grep -qF -- "$1"
-}
-tm_wait() {
-	bs_wait_for 250 tm_has "$1" || {
-		tmux -L "$TM" capture-pane -p -t main -S -200
-		return 1
-	}
-}
 
 # The scope read runs in (x=pre read x) is dropped when Ctrl-C interrupts
 # it, as bash's is: left behind, it would hold x=pre for the rest of the

@@ -279,7 +279,7 @@ if end:
 	before=$(find "$box" | sort)
 	pool k3y "$port" >"$TMP/pool.out" 2>"$TMP/pool.err" 3>&- &
 	pool_pid=$!
-	BS_PIDS+=("$pool_pid")
+	bs_track "$pool_pid"
 	bs_wait_for 250 bs_port_listening "$port"
 	# A NUL byte breaks the line: refused, or the connection dropped; the
 	# pool goes on either way.

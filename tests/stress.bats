@@ -158,7 +158,7 @@ sys.exit(1 if bad or short else 0)
 	bind-input -s 256k -v pid many "$port"
 	python3 -c "$PY_MANY" "$port" 100 10000 "$TMP/total" &
 	py=$!
-	BS_PIDS+=("$py")
+	bs_track "$py"
 	# (fd 3 is bats' own.)
 	exec 8>"$TMP/out"
 	# Drain until the senders are done, every client has gone and the
@@ -204,7 +204,7 @@ open(sum_file, "w").write(h.hexdigest())
 	bind-input -1 -s 64k -v pid big "$port"
 	python3 -c "$PY_BIG" "$port" $((1 << 30)) "$TMP/sum" &
 	py=$!
-	BS_PIDS+=("$py")
+	bs_track "$py"
 	# The reader takes at most 16 KiB a call, so the helper keeps finding
 	# the buffer full and TCP holds the sender back. -1: exit 3 at the end.
 	got=$( (
@@ -272,7 +272,7 @@ except OSError:
 	bind-input -v pid victim "$port"
 	python3 -c "$PY_HALF" "$port" &
 	py=$!
-	BS_PIDS+=("$py")
+	bs_track "$py"
 	# A reader that reads line after line, waiting up to 10 s for each;
 	# it says when it has had the 1,000 whole lines.
 	(
@@ -285,7 +285,7 @@ except OSError:
 		echo "$st $n" >"$TMP/reader"
 	) &
 	reader=$!
-	BS_PIDS+=("$reader")
+	bs_track "$reader"
 	# Mid-transfer: the client is connected with half a line sent, and the
 	# reader has taken every whole line and waits for the rest.
 	bs_wait_for 250 is_field victim 7 1 || fail "the client never connected"
@@ -330,10 +330,10 @@ s.close()
 			echo "$st" >"$2.status"' _ "$BS_ROOT/loader.sh" "$TMP/out$k" \
 			>"$TMP/out$k" &
 		pids+=($!)
-		BS_PIDS+=($!)
+		bs_track $!
 	done
 	python3 -c "$PY_NUMBERS" "$port" "$count" &
-	BS_PIDS+=($!)
+	bs_track $!
 	# Kill reader 1 once it is in the middle of things.
 	bs_wait_for 500 test -s "$TMP/out1" || fail "reader 1 read nothing"
 	kill -KILL "${pids[0]}"
@@ -417,7 +417,7 @@ time.sleep(60)
 	port=$(bs_free_port)
 	bind-input -s 4k -v pid long "$port"
 	python3 -c "$PY_LONG" "$port" "$TMP" &
-	BS_PIDS+=($!)
+	bs_track $!
 	bs_wait_for 500 test -e "$TMP/a1"
 	bs_wait_for 250 is_field long 6 3000
 	# 3,000 bytes buffered, no newline yet, the client still there: no line.

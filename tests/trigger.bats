@@ -5,15 +5,15 @@
 
 bats_require_minimum_version 1.5.0
 load test_helper/common
+load helpers/tmux
 
 setup() {
 	bs_setup
 	T=$BATS_TEST_TMPDIR
-	TM=""
 }
 
 teardown() {
-	[ -z "$TM" ] || tmux -L "$TM" kill-server 2>/dev/null || true
+	tm_stop
 	bs_teardown
 }
 
@@ -433,7 +433,7 @@ switches() {
 	bash --norc -c '. "$1" && trigger-wait k "$2"; echo "after=$?"' \
 		bash "$BS_ROOT/loader.sh" "$port" >"$T/a.out" 2>&1 &
 	pid=$!
-	BS_PIDS+=("$pid")
+	bs_track "$pid"
 	bs_wait_for 250 bs_port_listening "$port"
 	kill -TERM "$pid"
 	bs_wait_gone "$pid"
@@ -445,7 +445,7 @@ switches() {
 		trigger-wait k "$2"; echo "after=$?"' \
 		bash "$BS_ROOT/loader.sh" "$port" >"$T/b.out" 2>&1 &
 	pid=$!
-	BS_PIDS+=("$pid")
+	bs_track "$pid"
 	bs_wait_for 250 bs_port_listening "$port"
 	kill -TERM "$pid"
 	bs_wait_for 250 has "$T/b.out" TERM-trap
@@ -466,7 +466,7 @@ switches() {
 		ls -l /proc/$$/fd | grep -c socket' \
 		bash "$BS_ROOT/loader.sh" "$port" >"$T/f.out" 2>&1 &
 	pid=$!
-	BS_PIDS+=("$pid")
+	bs_track "$pid"
 	bs_wait_for 250 bs_port_listening "$port"
 	kill -USR1 "$pid"
 	bs_wait_gone "$pid"
@@ -477,27 +477,6 @@ switches() {
 }
 
 # --- signals, interactive (tmux) -----------------------------------------
-
-# tm_start: an interactive bash in a tmux pane with the builtins loaded.
-tm_start() {
-	TM="bs${BATS_ROOT_PID:-$$}_${BATS_TEST_NUMBER}"
-	tmux -L "$TM" -f /dev/null new-session -d -s main -x 200 -y 50 \
-		"env PS1='PROMPT\$ ' BASHSOCK_NS=$BASHSOCK_NS bash --norc --noprofile -i"
-	tm_keys "source '$BS_ROOT/loader.sh'; echo loaded=\$?" Enter
-	tm_wait loaded=0
-}
-tm_keys() {
-	tmux -L "$TM" send-keys -t main "$@"
-}
-tm_has() {
-	tmux -L "$TM" capture-pane -p -t main -S -200 | grep -qF -- "$1"
-}
-tm_wait() {
-	bs_wait_for 250 tm_has "$1" || {
-		tmux -L "$TM" capture-pane -p -t main -S -200
-		return 1
-	}
-}
 
 @test "interactive: Ctrl-C returns to the prompt with status 130 and closes the listener" {
 	local port

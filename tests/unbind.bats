@@ -151,7 +151,7 @@ teardown() {
 	local port pid t0 t1
 	port=$(bs_free_port)
 	pid=$(bind-input in1 "$port")
-	BS_PIDS+=("$pid") # teardown's, if the test fails
+	bs_track "$pid" # teardown's, if the test fails
 	kill -STOP "$pid"
 	t0=$EPOCHSECONDS
 	# timeout: an unbind that never returns fails instead of hanging.
@@ -175,7 +175,7 @@ teardown() {
 	local pid other
 	pid=$(bind-input in1 "$(bs_free_port)")
 	other=$(bind-input in2 "$(bs_free_port)")
-	BS_PIDS+=("$pid")
+	bs_track "$pid"
 	kill -STOP "$pid"
 	run --separate-stderr timeout 60 bash --norc -c \
 		'. "$1" && unbind -a; echo "rc=$?"' bash "$BS_LOADER"

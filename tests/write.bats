@@ -165,7 +165,7 @@ EOF
 	bash --norc -i <"$BATS_TEST_TMPDIR/cmds" >"$BATS_TEST_TMPDIR/shell" \
 		2>&1 3>&- &
 	BS_LAST=$!
-	BS_PIDS+=("$BS_LAST")
+	bs_track "$BS_LAST"
 	bs_wait_for 250 bo_is o1 6 1024
 	kill -INT "$BS_LAST"
 	touch "$BATS_TEST_TMPDIR/go"
@@ -181,7 +181,7 @@ EOF
 	bo_open out1 -s 4k
 	# The helper stays still, so only the writer meets the bad header
 	# (teardown kills it if the test fails).
-	BS_PIDS+=("$BO_PID")
+	bs_track "$BO_PID"
 	kill -STOP "$BO_PID"
 	bs_ring_corrupt "$(bs_nsdir)/out1"
 	local v

@@ -43,20 +43,6 @@ int_has_lines() {
 	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
 }
 
-# int_forget PID...: drops PIDs of processes that have ended (and were
-# waited for) from BS_PIDS, so that teardown signals no PID the system may
-# have handed to another process since (pid_max is 32768 here).
-int_forget() {
-	local p q keep=()
-	for p in "${BS_PIDS[@]}"; do
-		for q in "$@"; do
-			[ "$p" = "$q" ] && continue 2
-		done
-		keep+=("$p")
-	done
-	BS_PIDS=("${keep[@]}")
-}
-
 # int_bytes SIZE: SIZE (as bind-input -s takes it: 4k, 1M) in bytes.
 int_bytes() {
 	case $1 in
@@ -152,7 +138,6 @@ int_one() {
 		fail "read: exit $st after $got of $bytes bytes (1: nothing for 10 s, stuck)"
 	bs_wait_for 500 test -e "$TMP/sent" || fail "the generator never finished"
 	bs_wait_gone "$gen" || fail "the generator never exited"
-	int_forget "$gen"
 	read -r want len <"$TMP/sent"
 	[ "$len" -eq "$bytes" ]
 	[ "$got" -eq "$len" ] || fail "read $got bytes, sent $len"
@@ -257,9 +242,7 @@ int_shared() {
 	[ "$st" -eq 0 ] || fail "reader: exit $st"
 	if [ -n "$staller" ]; then
 		bs_wait_gone "$staller" || fail "the stalled client never closed"
-		gens+=("$staller")
 	fi
-	int_forget "$INT_READER_PID" "${gens[@]}"
 	unbind sh
 	/usr/bin/python3 "$INT_GEN" check "$TMP/out" "${reports[@]}"
 }
@@ -269,7 +252,7 @@ int_shared_reader() {
 	timeout 120 bash --norc -c "$INT_READER" bash "$BS_LOADER" shared sh \
 		"$1" "$TMP/out" "$TMP/stop" &
 	INT_READER_PID=$!
-	BS_PIDS+=("$INT_READER_PID")
+	bs_track "$INT_READER_PID"
 }
 
 # int_fields ID "BUFFERED CLIENTS": ID holds BUFFERED bytes, CLIENTS clients.
@@ -321,7 +304,6 @@ int_output_kill() {
 	[ "$st" -eq 0 ] || fail "writer: exit $st"
 	run -0 unbind o
 	bs_wait_for 1000 bs_pid_gone "$sink_b" || fail "the second sink never saw the end"
-	int_forget "$sink_a" "$sink_b" "$writer"
 	/usr/bin/python3 "$INT_GEN" numbered "$count" "$TMP/a:cut" "$TMP/b"
 }
 
@@ -341,11 +323,10 @@ int_write_range() {
 # noticed yet: they go to a dead peer, and are not acknowledged), and
 # starts the next sink on the same port. Every line must arrive, whole.
 int_output_rounds() {
-	local rounds=$1 port pid k n=0 files=() sink sinks
+	local rounds=$1 port pid k n=0 files=() sink
 	port=$(bs_free_port)
 	int_sink "$port" "$TMP/s0"
 	sink=$INT_SINK
-	sinks=("$sink")
 	files+=("$TMP/s0")
 	bind-output -r -v pid o 127.0.0.1 "$port"
 	for ((k = 1; k <= rounds; k++)); do
@@ -359,7 +340,6 @@ int_output_rounds() {
 		n=$((n + 100))
 		int_sink "$port" "$TMP/s$k"
 		sink=$INT_SINK
-		sinks+=("$sink")
 		files+=("$TMP/s$k")
 	done
 	# Reconnect backoff is at most 5 s between attempts.
@@ -367,7 +347,6 @@ int_output_rounds() {
 		echo "# the last sink has no line $n after 15 s"
 	run -0 unbind o
 	bs_wait_gone "$sink" || fail "the last sink never saw the end"
-	int_forget "${sinks[@]}"
 	/usr/bin/python3 "$INT_GEN" numbered "$n" "${files[@]}"
 }
 

@@ -25,7 +25,7 @@ bs_bg_in() {
 	shift
 	"$@" <"$in" &
 	BS_LAST=$!
-	BS_PIDS+=("$BS_LAST")
+	bs_track "$BS_LAST"
 }
 
 # The namespace directory of $BASHSOCK_NS, as lib/rt.c computes it.

@@ -16,29 +16,72 @@ load '/usr/lib/bats/bats-assert/load'
 bs_setup() {
 	export BASHSOCK_NS="t${BATS_ROOT_PID:-$$}_${BATS_TEST_NUMBER}_$RANDOM"
 	BS_PIDS=()
+	BS_START=()
 	# shellcheck source=/dev/null
 	source "$BS_ROOT/loader.sh" || return 1
 }
 
 # Closes every binding of the test's namespace and stops the processes the
-# test started (by PID, recorded with bs_bg).
+# test started (by PID, recorded with bs_bg or bs_track), each only while
+# it is still the process that was recorded (bs_pid_ours): the PID of one
+# that ended may belong to another process by now, another suite's even.
 bs_teardown() {
 	local p
 	unbind -a 2>/dev/null || true
 	for p in "${BS_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
+		if bs_pid_ours "$p"; then
+			kill -TERM "$p" 2>/dev/null || true
+		fi
 	done
 	for p in "${BS_PIDS[@]}"; do
-		bs_wait_gone "$p" 50 || kill -KILL "$p" 2>/dev/null || true
+		if bs_pid_ours "$p" && ! bs_wait_gone "$p" 50 && bs_pid_ours "$p"; then
+			kill -KILL "$p" 2>/dev/null || true
+		fi
 	done
 }
 
-# bs_bg CMD...: runs CMD in the background and records its PID in BS_PIDS
-# and BS_LAST.
+# bs_bg CMD...: runs CMD in the background and records its PID (bs_track);
+# BS_LAST is the PID.
 bs_bg() {
 	"$@" &
 	BS_LAST=$!
-	BS_PIDS+=("$BS_LAST")
+	bs_track "$BS_LAST"
+}
+
+# bs_track PID...: records processes the test started, for bs_teardown to
+# stop: each PID in BS_PIDS, and its start time in BS_START[PID] (empty
+# when it has ended already: nothing to stop). Record every PID this way,
+# not with BS_PIDS+=: a PID without a start time cannot be checked, and
+# bs_teardown signals it whatever process has it then.
+bs_track() {
+	local p
+	for p; do
+		BS_PIDS+=("$p")
+		BS_START[p]=$(bs_pid_start "$p") || BS_START[p]=
+	done
+}
+
+# bs_pid_start PID: the start time of process PID (field 22 of
+# /proc/PID/stat, clock ticks since boot); fails when there is no such
+# process. Field 2, the command name in parentheses, may itself hold
+# spaces and parentheses: the fields are counted after the last ')'.
+bs_pid_start() {
+	local s f
+	IFS= read -r -d '' s 2>/dev/null <"/proc/$1/stat"
+	[ -n "$s" ] || return 1
+	read -r -a f <<<"${s##*) }"
+	[ -n "${f[19]:-}" ] || return 1
+	echo "${f[19]}"
+}
+
+# bs_pid_ours PID: PID is still the process bs_track recorded: it runs (or
+# is a zombie) and has the recorded start time. A PID recorded without a
+# start time (BS_PIDS+=) counts as ours.
+bs_pid_ours() {
+	local now
+	[ -n "${BS_START[$1]+set}" ] || return 0
+	[ -n "${BS_START[$1]}" ] || return 1
+	now=$(bs_pid_start "$1") && [ "$now" = "${BS_START[$1]}" ]
 }
 
 # A port in 20000-32767 that nothing listens on now (bash only: no python
