@@ -55,9 +55,9 @@ direct_get(const struct ring *r, uint32_t *gen)
 	fd = syscall(SYS_pidfd_getfd, (int)pfd, (int)n, 0);
 	close((int)pfd);
 	if (fd == -1) {
-		if (errno == ENOSYS || errno == EPERM)
+		if (errno == ENOSYS)
 			direct_off = 1;
-		return -1;
+		return -1; /* EPERM: not ours to copy (another shell's) */
 	}
 	/* The helper bumps gen before it closes or reuses the number. */
 	if (LOAD(&d->gen) != g) {
@@ -185,16 +185,32 @@ direct_wait(int fd, int64_t ns)
 	return k > 0;
 }
 
+/* tx's cursors, when they keep tail <= sent <= head <= tail + cap: 1;
+ * 0 for a header someone else wrote (nothing is sent or let go then). */
+static int
+direct_cursors(const struct ring *tx, uint64_t *tail, uint64_t *sent,
+    uint64_t *head)
+{
+	*tail = LOAD(&tx->d->tail);
+	*sent = LOAD(&tx->h->direct.sent);
+	*head = LOAD(&tx->d->head);
+	return *sent - *tail <= *head - *tail && *head - *tail <= tx->cap;
+}
+
 size_t
 direct_inflight(const struct ring *tx)
 {
-	return (size_t)(LOAD(&tx->h->direct.sent) - LOAD(&tx->d->tail));
+	uint64_t t, s, h;
+
+	return direct_cursors(tx, &t, &s, &h) ? (size_t)(s - t) : 0;
 }
 
 int
 direct_unsent(const struct ring *tx)
 {
-	return LOAD(&tx->d->head) != LOAD(&tx->h->direct.sent);
+	uint64_t t, s, h;
+
+	return direct_cursors(tx, &t, &s, &h) && h != s;
 }
 
 /* Where the last '\n' of the first n bytes at tail ends (its index plus
@@ -234,12 +250,14 @@ direct_release(struct ring *tx, size_t unacked, int lines)
 int
 direct_unsent_spans(const struct ring *tx, struct iovec *iov)
 {
-	uint64_t sent = LOAD(&tx->h->direct.sent), head = LOAD(&tx->d->head);
-	size_t off = (size_t)(sent % tx->cap), n = (size_t)(head - sent);
-	size_t first = tx->cap - off;
+	uint64_t tail, sent, head;
+	size_t off, n, first;
 
-	if (n == 0)
+	if (!direct_cursors(tx, &tail, &sent, &head) || head == sent)
 		return 0;
+	off = (size_t)(sent % tx->cap);
+	n = (size_t)(head - sent);
+	first = tx->cap - off;
 	iov[0].iov_base = tx->data + off;
 	iov[0].iov_len = n < first ? n : first;
 	if (n <= first)

@@ -177,7 +177,10 @@ ring_set_end(struct ring *r)
 size_t
 ring_free(const struct ring *r)
 {
-	return r->cap - ring_used(r);
+	size_t u = ring_used(r);
+
+	/* A header someone else wrote (head beyond tail + cap): no room. */
+	return u >= r->cap ? 0 : r->cap - u;
 }
 
 /* Copies between the ring at absolute position pos and a flat buffer. */
@@ -428,7 +431,7 @@ ring_peek(const struct ring *r, char **p1, size_t *n1, char **p2, size_t *n2)
 
 	*p1 = r->data + o;
 	*p2 = r->data;
-	if (n == 0) {
+	if (n == 0 || n > r->cap) { /* empty, or a header someone wrote */
 		*n1 = *n2 = 0;
 		return 0;
 	}

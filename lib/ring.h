@@ -187,6 +187,7 @@ ring_ended(const struct ring *r)
 }
 
 /* --- producer side --- */
+/* Room at head: 0 when full, or when the header breaks the invariant. */
 size_t ring_free(const struct ring *r);
 /* Copies n bytes to data at head+off (unpublished). n <= free - off. */
 void ring_put(struct ring *r, size_t off, const void *src, size_t n);
@@ -272,7 +273,8 @@ void ring_futex_wake(uint32_t *w, int n);
 
 /* --- tx: the helper is the only consumer --- */
 /* The readable bytes at tail as up to two spans, without copying; returns
- * the span count, 0 when the ring is empty. Single consumer only. */
+ * the span count, 0 when the ring is empty (or its header breaks the
+ * invariant). Single consumer only. */
 int ring_peek(
     const struct ring *r, char **p1, size_t *n1, char **p2, size_t *n2);
 /* Copies n readable bytes at tail+off out, without taking them. Single
