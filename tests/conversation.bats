@@ -567,7 +567,9 @@ cpu_ticks() {
 	tm_wait pid=
 	pid=$(tmux -L "$TM" capture-pane -p -t main | sed -n 's/^pid=\([0-9]*\)$/\1/p')
 	tm_keys "read -w 30 -v x o; echo af''ter=\$?" Enter
-	bs_wait_for 250 tm_in_futex "$pid"
+	# In read's wait, not at its prompt (a slow shell may still sit
+	# there when the keys of the command have already been sent).
+	bs_wait_for 250 bs_read_waits "$pid"
 	tm_keys C-c
 	tm_keys 'echo st=$?' Enter
 	tm_wait st=130

@@ -40,9 +40,9 @@ bg_reader() {
 }
 
 # reader_waits OUT PID: waits until the reader PID started by bg_reader OUT
-# has loaded the builtins and sleeps in the socket read's futex wait.
+# has loaded the builtins and sleeps in one of the socket read's waits.
 reader_waits() {
-	bs_wait_for 500 test -e "$1.ready" && bs_wait_for 250 bs_waiting "$2"
+	bs_wait_for 500 test -e "$1.ready" && bs_wait_for 250 bs_read_waits "$2"
 }
 
 # --- statuses and data -------------------------------------------------------

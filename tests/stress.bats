@@ -45,11 +45,6 @@ gone() {
 	[ "${st%% *}" = Z ] || [ "${st%% *}" = X ]
 }
 
-# True while PID sleeps in futex(2): a read waiting for data.
-in_futex() {
-	local nr rest
-	{ read -r nr rest <"/proc/$1/syscall"; } 2>/dev/null && [ "$nr" = 202 ]
-}
 
 now_ms() {
 	local t=${EPOCHREALTIME/./}
@@ -290,7 +285,7 @@ except OSError:
 	# reader has taken every whole line and waits for the rest.
 	bs_wait_for 250 is_field victim 7 1 || fail "the client never connected"
 	bs_wait_for 250 test -e "$TMP/caught-up" || fail "the lines were not all read"
-	bs_wait_for 250 in_futex "$reader" || fail "the reader never waited"
+	bs_wait_for 250 bs_read_waits "$reader" || fail "the reader never waited"
 	t0=$(now_ms)
 	kill -KILL "$pid"
 	bs_wait_for 250 gone "$reader" || fail "read still waits 5 s after the kill (-w 10)"

@@ -59,16 +59,6 @@ bs_file_has() {
 	[ -f "$1" ] && grep -qxF -- "$2" "$1"
 }
 
-# bs_waiting PID: true when PID sleeps in a futex wait (the socket read's
-# wait). Where the kernel hides wchan, true (the test then only loses the
-# guarantee that the data came while the reader was waiting).
-bs_waiting() {
-	local w
-	w=$(cat "/proc/$1/wchan" 2>/dev/null) || return 0
-	[ -z "$w" ] || [ "$w" = 0 ] && return 0
-	case $w in *futex*) return 0 ;; esac
-	return 1
-}
 
 # The state a failed command must leave as it found: the namespace's
 # binding files (not its .lock and .gen) and its live bindings (other

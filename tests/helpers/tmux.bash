@@ -37,13 +37,6 @@ tm_wait() {
 tm_sleeping() {
 	[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = S ]
 }
-# tm_in_futex PID: PID sleeps in futex(2) (syscall 202): in read's wait on
-# the ring, not at its prompt (a slow shell may still sit there when the
-# keys of the command have already been sent).
-tm_in_futex() {
-	local nr rest
-	{ read -r nr rest <"/proc/$1/syscall"; } 2>/dev/null && [ "$nr" = 202 ]
-}
 # tm_stop: kills the test's tmux server, if tm_start made one.
 tm_stop() {
 	[ -z "${TM:-}" ] || tmux -L "$TM" kill-server 2>/dev/null || true

@@ -61,6 +61,18 @@ bs_track() {
 	done
 }
 
+# bs_read_waits PID: PID sleeps in one of read's two waits: futex(2) on the
+# ring, or ppoll(2) on the socket itself (lib/direct.c); not at a prompt,
+# not running. The syscall numbers of x86_64, or of aarch64.
+bs_read_waits() {
+	local nr rest
+	{ read -r nr rest <"/proc/$1/syscall"; } 2>/dev/null || return 1
+	case $HOSTTYPE in
+	aarch64) [ "$nr" = 98 ] || [ "$nr" = 73 ] ;;
+	*) [ "$nr" = 202 ] || [ "$nr" = 271 ] ;;
+	esac
+}
+
 # bs_pid_start PID: the start time of process PID (field 22 of
 # /proc/PID/stat, clock ticks since boot); fails when there is no such
 # process. Field 2, the command name in parentheses, may itself hold
@@ -158,14 +170,14 @@ bs_rt_base() {
 # bs_ring_corrupt FILE: writes the binding file's header as another process
 # of the same user could: head = tail + 3 * cap in both directions (beyond
 # the invariant tail <= head <= tail + cap). Offsets of lib/ring.h's struct
-# ring_hdr, layout version 3: cap at 16; rx head, tail at 192, 256; tx
+# ring_hdr, layout version 4: cap at 16; rx head, tail at 192, 256; tx
 # head, tail at 320, 384.
 bs_ring_corrupt() {
 	/usr/bin/python3 - "$1" <<'PY'
 import mmap, struct, sys
 with open(sys.argv[1], 'r+b') as f:
     m = mmap.mmap(f.fileno(), 4096)
-    assert struct.unpack_from('<I', m, 8)[0] == 3, 'ring layout version'
+    assert struct.unpack_from('<I', m, 8)[0] == 4, 'ring layout version'
     cap, = struct.unpack_from('<Q', m, 16)
     for head_at, tail_at in ((192, 256), (320, 384)):
         tail, = struct.unpack_from('<Q', m, tail_at)
