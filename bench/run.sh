@@ -465,6 +465,7 @@ case_rtt() {
 		notbuilt $id "write, bind-output"
 		return
 	fi
+	goal $id "/dev/tcp, two shells (accept)" ratio '<=' 1.0
 	interleave $id "bashsock, two shells|r_rtt" \
 		"/dev/tcp, two shells (accept)|r_rtt" "/dev/tcp client, C echo|r_rtt" \
 		"C client, C echo|r_rtt"
@@ -497,7 +498,7 @@ case_conv() {
 	local id=conv
 	defcase $id "request/response, one connection, 32 B line" us lower "request/response"
 	deftool $id "bashsock write + read -l" B
-	deftool $id "/dev/tcp + read -u" R
+	deftool $id "/dev/tcp + read -u" A
 	deftool $id "zsh ztcp + read -u" A
 	deftool $id "socat coproc" A
 	deftool $id "ncat coproc" A
@@ -505,6 +506,8 @@ case_conv() {
 		notbuilt $id "write, read, bind-output"
 		return
 	fi
+	goal $id "/dev/tcp + read -u" ratio '<=' 1.0
+	goal $id "zsh ztcp + read -u" ratio '<=' 1.0
 	interleave $id "bashsock write + read -l|r_conv" "/dev/tcp + read -u|r_conv" \
 		"zsh ztcp + read -u|r_conv" "socat coproc|r_conv" "ncat coproc|r_conv"
 }
