@@ -317,8 +317,8 @@ chan_unlock_client(struct ring *tx, uint32_t client, pid_t pid)
 /* Free space in tx, at least need bytes, waiting while there is less.
  * CHAN_OK or why writes are refused now. */
 static int
-chan_room(struct ring *tx, size_t need, size_t *fre, pid_t pid,
-    void (*tick)(void))
+chan_room(
+    struct ring *tx, size_t need, size_t *fre, pid_t pid, void (*tick)(void))
 {
 	uint32_t seq;
 	int rc, bad = 0;
@@ -455,7 +455,8 @@ chan_write(struct ring *tx, uint32_t client, const char *buf, size_t n,
 		if (client != 0) {
 			k = n < chan_rec_max(tx) ? n : chan_rec_max(tx);
 			rc = chan_record(tx, client, buf, k, pid, tick);
-		} else if ((rc = chan_room(tx, 1, &fre, pid, tick)) == CHAN_OK) {
+		} else if ((rc = chan_room(tx, 1, &fre, pid, tick)) ==
+			   CHAN_OK) {
 			k = fre < n ? fre : n;
 			ring_put(tx, 0, buf, k);
 			chan_publish(tx, k);

@@ -188,8 +188,8 @@ direct_wait(int fd, int64_t ns)
 /* tx's cursors, when they keep tail <= sent <= head <= tail + cap: 1;
  * 0 for a header someone else wrote (nothing is sent or let go then). */
 static int
-direct_cursors(const struct ring *tx, uint64_t *tail, uint64_t *sent,
-    uint64_t *head)
+direct_cursors(
+    const struct ring *tx, uint64_t *tail, uint64_t *sent, uint64_t *head)
 {
 	*tail = LOAD(&tx->d->tail);
 	*sent = LOAD(&tx->h->direct.sent);
@@ -292,13 +292,14 @@ direct_flush(struct ring *tx, pid_t pid)
 			break;
 		n = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n > 0)
-			__atomic_add_fetch(&d->sent, (uint64_t)n, __ATOMIC_SEQ_CST);
+			__atomic_add_fetch(
+			    &d->sent, (uint64_t)n, __ATOMIC_SEQ_CST);
 		else if (n == -1 && errno != EINTR)
 			break; /* full, or lost: the helper's to see */
 	}
 	if (direct_current(tx, gen) && ioctl(fd, SIOCOUTQ, &q) == 0 && q >= 0)
-		direct_release(tx, (size_t)q,
-		    (tx->h->flags & RING_F_RECONNECT) != 0);
+		direct_release(
+		    tx, (size_t)q, (tx->h->flags & RING_F_RECONNECT) != 0);
 	left = direct_unsent(tx);
 	direct_unlock(tx, &d->slock, pid, 0);
 	direct_put(fd);
@@ -339,10 +340,8 @@ direct_offer(struct ring_hdr *h, int fd)
 }
 
 int
-direct_take(struct ring_hdr *h, uint32_t *word)
+direct_take(struct ring_hdr *h, uint32_t *word, pid_t self)
 {
-	pid_t self = getpid();
-
 	if (ring_pidlock_try(word, self) == 0)
 		return 0;
 	STORE(&h->direct.want, 1);
@@ -351,7 +350,7 @@ direct_take(struct ring_hdr *h, uint32_t *word)
 }
 
 void
-direct_give(uint32_t *word)
+direct_give(uint32_t *word, pid_t self)
 {
-	ring_pidunlock(word, getpid());
+	ring_pidunlock(word, self);
 }

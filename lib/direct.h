@@ -89,9 +89,10 @@ size_t direct_inflight(const struct ring *tx);
 
 /* Offers fd (-1: withdraws it); the helper holds slock. */
 void direct_offer(struct ring_hdr *h, int fd);
-/* Takes slock or rlock (word) for the helper; when a shell holds it, sets
- * want so that the shell rings the helper as it lets go. 0 or -1. */
-int direct_take(struct ring_hdr *h, uint32_t *word);
-void direct_give(uint32_t *word);
+/* Takes slock or rlock (word) for the helper, whose PID is self; when a
+ * shell holds it, sets want so that the shell rings the helper as it lets
+ * go. 0 or -1. */
+int direct_take(struct ring_hdr *h, uint32_t *word, pid_t self);
+void direct_give(uint32_t *word, pid_t self);
 
 #endif

@@ -63,6 +63,8 @@ struct input {
 	int64_t space_look;  /* parked for room: look again at this time */
 	sigset_t waitmask;   /* the mask to wait with: stop signals open */
 
+	pid_t self; /* our PID, the holder's in the direct locks */
+
 	/* bind-input -m and -A: clients at once, and who gets in. */
 	unsigned max;
 	const struct acl *acl;
@@ -837,8 +839,8 @@ input_serve(struct input *in, struct client *c, uint32_t events)
 		input_events(in, c); /* watch for its end only */
 		return;
 	}
-	if ((need ? direct_take(h, &h->direct.rlock)
-		  : ring_pidlock_try(&h->direct.rlock, getpid())) == -1) {
+	if ((need ? direct_take(h, &h->direct.rlock, in->self)
+		  : ring_pidlock_try(&h->direct.rlock, in->self)) == -1) {
 		c->rwanted = need;
 		input_events(in, c);
 		return;
@@ -847,10 +849,10 @@ input_serve(struct input *in, struct client *c, uint32_t events)
 		__atomic_store_n(&h->direct.mode, 0, __ATOMIC_SEQ_CST);
 	c->rwanted = 0;
 	if (!input_shell_receives(in, c) && input_service(in, c) == 1) {
-		direct_give(&h->direct.rlock);
+		direct_give(&h->direct.rlock, in->self);
 		return; /* c is gone */
 	}
-	direct_give(&h->direct.rlock);
+	direct_give(&h->direct.rlock, in->self);
 	input_events(in, c);
 }
 
@@ -1008,6 +1010,7 @@ input_main(void *arg, int reportfd)
 	int e;
 
 	memset(&in, 0, sizeof(in));
+	in.self = getpid();
 	in.one = o->one;
 	in.max = o->max != 0 && o->max < INPUT_MAX_CLIENTS ? o->max
 							   : INPUT_MAX_CLIENTS;

@@ -40,6 +40,7 @@ struct output {
 	void *ctx;	   /* -T: the TLS client context */
 	int peer_eof;	   /* the peer ended its sending side (half-close) */
 	int shut;	   /* our sending side is shut (write -d) */
+	pid_t self;	   /* our PID, the holder's in the direct locks */
 	int slocked;	   /* we hold the sender's lock (direct.h) */
 	int rwanted;	   /* we wait for a shell to let go of rlock */
 	int64_t backoff;   /* delay before the next reconnect attempt */
@@ -136,8 +137,8 @@ output_recv_locked(struct output *out, int need)
 	struct ring_hdr *h = out->r->h;
 	int rc;
 
-	if ((need ? direct_take(h, &h->direct.rlock)
-		  : ring_pidlock_try(&h->direct.rlock, getpid())) == -1) {
+	if ((need ? direct_take(h, &h->direct.rlock, out->self)
+		  : ring_pidlock_try(&h->direct.rlock, out->self)) == -1) {
 		out->rwanted = need;
 		return 0;
 	}
@@ -146,7 +147,7 @@ output_recv_locked(struct output *out, int need)
 		__atomic_store_n(&h->direct.mode, 0, __ATOMIC_SEQ_CST);
 	/* A shell that began to receive since we looked: its bytes. */
 	rc = output_shell_receives(out) ? 0 : output_recv(out);
-	direct_give(&h->direct.rlock);
+	direct_give(&h->direct.rlock, out->self);
 	return rc;
 }
 
@@ -157,7 +158,8 @@ static int
 output_slock(struct output *out)
 {
 	if (!out->slocked)
-		out->slocked = direct_take(out->r->h, &out->r->h->direct.slock) == 0;
+		out->slocked = direct_take(out->r->h, &out->r->h->direct.slock,
+				   out->self) == 0;
 	return out->slocked;
 }
 
@@ -243,7 +245,7 @@ output_poll(struct output *out, short events, int64_t ns)
 	}
 	/* While we sleep, a shell may send on the connection itself. */
 	if (out->slocked) {
-		direct_give(&out->r->h->direct.slock);
+		direct_give(&out->r->h->direct.slock, out->self);
 		out->slocked = 0;
 	}
 	k = ppoll(pfd, 1 + n, ns < 0 ? NULL : &ts, &out->waitmask);
@@ -269,7 +271,7 @@ output_slock_hard(struct output *out)
 	for (i = 0; i < OUTPUT_SLOCK_WAIT && !output_slock(out); i++)
 		ppoll(NULL, 0, &ts, &out->waitmask);
 	if (!out->slocked) {
-		__atomic_store_n(&out->r->h->direct.slock, (uint32_t)getpid(),
+		__atomic_store_n(&out->r->h->direct.slock, (uint32_t)out->self,
 		    __ATOMIC_SEQ_CST);
 		out->slocked = 1;
 	}
@@ -476,8 +478,8 @@ output_round(struct output *out)
 		ev |= shell ? POLLRDHUP : POLLIN;
 	if (rc == 1)
 		ev |= out->c.want; /* POLLOUT; TLS may want to read first */
-	rev = output_poll(out, ev,
-	    direct_inflight(&out->tx) > 0 ? out->acknap : -1);
+	rev = output_poll(
+	    out, ev, direct_inflight(&out->tx) > 0 ? out->acknap : -1);
 	if (direct_inflight(&out->tx) > 0) {
 		out->acknap *= 2;
 		if (out->acknap > OUTPUT_ACKNAP_MAX)
@@ -628,6 +630,7 @@ output_main(void *arg, int reportfd)
 
 	memset(&out, 0, sizeof(out));
 	out.o = o;
+	out.self = getpid();
 	/* Spare the peer a connection when the ID is taken anyway. */
 	if (rt_nsdir(o->ns, dir, sizeof(dir)) == 0 &&
 	    bind_locked(dir, o->id) == 1) {
