@@ -15,6 +15,15 @@
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define CHAN_TRIES 1000 /* cursors that disagree this often: corrupt */
 
+/*
+ * The binding this process last wrote to, while it has read nothing since:
+ * the writes that follow it are a burst, which the helper sends in a few
+ * large pieces while the shell goes on writing. The first write after a
+ * read (the request whose answer the shell will wait for) goes straight
+ * out on the direct path.
+ */
+static const struct ring_hdr *chan_streak;
+
 static int64_t
 chan_left(int64_t deadline)
 {
@@ -128,6 +137,11 @@ chan_direct_round(struct ring *rx, struct chan_direct *dc, int64_t left)
 	int w;
 
 	if (dc->fd == -1) {
+		/* Not waiting: only bytes that the helper leaves to the shells
+		 * (while one converses) need a look at the socket. */
+		if (left == 0 &&
+		    __atomic_load_n(&rx->h->direct.mode, __ATOMIC_SEQ_CST) == 0)
+			return -1;
 		if ((dc->fd = direct_get(rx, &dc->gen)) == -1)
 			return -1;
 		dc->pid = rt_self();
@@ -164,6 +178,7 @@ chan_read(struct ring *rx, const struct chan_rd *rq, struct chan_buf *b,
 	int64_t left;
 	ssize_t k;
 
+	chan_streak = NULL; /* the next write is an answer's request */
 	for (;;) {
 		seq = ring_wseq(rx);
 		over = chan_rx_over(rx);
@@ -256,8 +271,11 @@ chan_lock(struct ring *tx, pid_t pid, void (*tick)(void))
 static void
 chan_flush(struct ring *tx, pid_t pid)
 {
-	if (tx->h->kind == RING_OUT && direct_flush(tx, pid) == -1)
+	if (tx->h->kind != RING_OUT)
+		return;
+	if (chan_streak == tx->h || direct_flush(tx, pid) == -1)
 		ring_poke(tx);
+	chan_streak = tx->h;
 }
 
 void
@@ -446,11 +464,14 @@ chan_write(struct ring *tx, uint32_t client, const char *buf, size_t n,
 	size_t k, fre;
 	int rc;
 
-	if (client != 0 && chan_direct_ok(tx, client)) {
+	if (client != 0 && chan_streak != tx->h &&
+	    chan_direct_ok(tx, client)) {
 		k = direct_send(tx, buf, n);
 		buf += k;
 		n -= k;
 	}
+	if (client != 0)
+		chan_streak = tx->h;
 	while (n > 0) {
 		if (client != 0) {
 			k = n < chan_rec_max(tx) ? n : chan_rec_max(tx);

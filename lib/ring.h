@@ -14,8 +14,12 @@
  * takes nothing). Every cursor lives in the mapping; waiter counters are
  * hints that only decide whether to wake.
  *
- * rx: one producer (the helper), any number of consumers (readers).
- * tx: producers serialised by ring_wlock, one consumer (the helper).
+ * rx: one producer at a time, the holder of the direct receiver lock (the
+ * helper, or a shell on the direct path: struct ring_direct below); any
+ * number of consumers (readers).
+ * tx: producers serialised by ring_wlock; one consumer at a time, the
+ * holder of the direct sender lock (the helper, or a shell sending what it
+ * queued itself).
  * A direction's end flag says its producer will add nothing more: rx, the
  * peer ended its stream (or a -1 binding's client is gone); tx, the
  * sending side was shut (`write -d') or the connection is gone.
@@ -271,17 +275,17 @@ int ring_own(struct ring *r);
 int ring_futex_wait(uint32_t *w, uint32_t val, int64_t timeout_ns);
 void ring_futex_wake(uint32_t *w, int n);
 
-/* --- tx: the helper is the only consumer --- */
+/* --- tx: one consumer at a time (the holder of the sender lock) --- */
 /* The readable bytes at tail as up to two spans, without copying; returns
  * the span count, 0 when the ring is empty (or its header breaks the
- * invariant). Single consumer only. */
+ * invariant). The consumer only. */
 int ring_peek(
     const struct ring *r, char **p1, size_t *n1, char **p2, size_t *n2);
-/* Copies n readable bytes at tail+off out, without taking them. Single
+/* Copies n readable bytes at tail+off out, without taking them. The
  * consumer only. */
 void ring_get_at(const struct ring *r, size_t off, void *dst, size_t n);
 /* Drops n peeked bytes at tail and wakes producers waiting for space.
- * Single consumer only. */
+ * The consumer only. */
 void ring_consume(struct ring *r, size_t n);
 
 #endif
