@@ -464,8 +464,7 @@ chan_write(struct ring *tx, uint32_t client, const char *buf, size_t n,
 	size_t k, fre;
 	int rc;
 
-	if (client != 0 && chan_streak != tx->h &&
-	    chan_direct_ok(tx, client)) {
+	if (client != 0 && chan_streak != tx->h && chan_direct_ok(tx, client)) {
 		k = direct_send(tx, buf, n);
 		buf += k;
 		n -= k;

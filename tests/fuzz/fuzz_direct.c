@@ -49,8 +49,8 @@ get(const uint8_t **p, size_t *n, int bytes)
 	uint64_t v = 0;
 	int i;
 
-	for (i = 0; i < bytes && *n > 0; i++, (*p)++, (*n)--)
-		v |= (uint64_t)**p << (8 * i);
+	for (i = 0; i<bytes && * n> 0; i++, (*p)++, (*n)--)
+		v |= (uint64_t) * *p << (8 * i);
 	return v;
 }
 
@@ -107,8 +107,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_span(&r, iov[0].iov_base, iov[0].iov_len);
 			if (cnt == 2)
 				check_span(&r, iov[1].iov_base, iov[1].iov_len);
-			CHECK(iov[0].iov_len + (cnt == 2 ? iov[1].iov_len : 0) ==
-			      h - s);
+			CHECK(
+			    iov[0].iov_len + (cnt == 2 ? iov[1].iov_len : 0) ==
+			    h - s);
 		}
 		CHECK(direct_inflight(&r) <= cap);
 		CHECK(direct_unsent(&r) == (sound && h != s));
