@@ -239,7 +239,7 @@ build/fuzz/lib/%.o: lib/%.c lib/*.h
 $(FUZZ_LIB_A): $(FUZZ_LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_A) lib/*.h
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(FUZZ_LIB_A) lib/*.h
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer,address,undefined $(WARN) -Ilib -o $@ $< \
 	    $(FUZZ_LIB_A) $(LDLIBS) -lpthread
 

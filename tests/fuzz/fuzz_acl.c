@@ -14,6 +14,7 @@
  *   make fuzz-build && build/fuzz/fuzz_acl tests/fuzz/corpus/acl
  */
 #include "acl.h"
+#include "check.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,15 +24,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "fuzz_acl: %s:%d: %s\n", __FILE__,     \
-			    __LINE__, #c);                                     \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 /* Whether peer address addr (IPv6, as sockaddr_in6) gets in by a. */
 static int

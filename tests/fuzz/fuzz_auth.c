@@ -30,6 +30,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "helper.h"
+#include "check.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,15 +45,6 @@
 #include <openssl/hmac.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "fuzz_auth: %s:%d: %s\n", __FILE__,    \
-			    __LINE__, #c);                                     \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define PURPOSE "trigger"
 #define DEADLINE (clock_now() + 10000000000LL)

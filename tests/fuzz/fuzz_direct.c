@@ -16,6 +16,8 @@
  */
 #include "direct.h"
 #include "ring.h"
+#include "check.h"
+#include "ringmap.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -24,15 +26,6 @@
 #include <sys/uio.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "fuzz_direct: %s:%d: %s\n", __FILE__,  \
-			    __LINE__, #c);                                     \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 /* Every byte of span p[0..n) lies in the data. */
 static void
@@ -67,20 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2 || size > 4096)
 		return 0;
 	cap = 1 + get(&data, &size, 2) % 256;
-	/* Exactly the mapping's size, so ASan sees any access past it. */
-	if (posix_memalign((void **)&map, 4096, RING_HDR + cap) != 0)
+	if ((map = fuzz_ring_map(&r, cap, RING_OUT, RING_TX)) == NULL)
 		return 0;
-	memset(map, 0, RING_HDR + cap);
-	r.h = (struct ring_hdr *)map;
-	r.h->magic = RING_MAGIC;
-	r.h->version = RING_VERSION;
-	r.h->kind = RING_OUT;
-	r.h->cap = cap;
-	r.h->data_off = RING_HDR;
-	r.d = &r.h->tx;
-	r.data = map + RING_HDR;
-	r.cap = cap;
-	r.maplen = RING_HDR + cap;
 	base = (uint64_t)-1 - 600; /* the cursors wrap in some rounds */
 	while (size > 0 && rounds++ < 200) {
 		t = base + get(&data, &size, 2) % 1024;

@@ -17,6 +17,7 @@
  */
 #include "helper_argv.h"
 #include "parse.h"
+#include "check.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -25,15 +26,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "fuzz_helper_argv: %s:%d: %s\n",       \
-			    __FILE__, __LINE__, #c);                           \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define WORDS_MAX 16
 

@@ -8,6 +8,7 @@
  *   make fuzz-build && build/fuzz/fuzz_parse tests/fuzz/corpus/parse
  */
 #include "parse.h"
+#include "check.h"
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -16,15 +17,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "fuzz_parse: %s:%d: %s\n", __FILE__,   \
-			    __LINE__, #c);                                     \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 static int
 is_digit(char c)

@@ -10,6 +10,7 @@
  *   make fuzz-build && build/fuzz/fuzz_pool tests/fuzz/corpus/pool
  */
 #include "pool.h"
+#include "check.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -18,15 +19,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "fuzz_pool: %s:%d: %s\n", __FILE__,    \
-			    __LINE__, #c);                                     \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 static void
 check_printable(const char *s, size_t len)

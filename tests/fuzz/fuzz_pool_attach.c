@@ -12,6 +12,7 @@
  * tests/fuzz/corpus/pool_attach
  */
 #include "pool.h"
+#include "check.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -20,15 +21,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "fuzz_pool_attach: %s:%d: %s\n",       \
-			    __FILE__, __LINE__, #c);                           \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define PREFIX "BASHSOCK/1 ATTACH "
 static const char want[] =

@@ -15,6 +15,8 @@
  *   make fuzz-build && build/fuzz/fuzz_ring tests/fuzz/corpus/ring
  */
 #include "ring.h"
+#include "check.h"
+#include "ringmap.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -22,15 +24,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "fuzz_ring: %s:%d: %s\n", __FILE__,    \
-			    __LINE__, #c);                                     \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 struct in {
 	const uint8_t *p;
@@ -211,22 +204,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cap = cap & 0x8000 ? 1 + cap % 4096 : 1 + cap % 48;
 	start = (uint64_t)next16(&in) | (uint64_t)next16(&in) << 16 |
 		(uint64_t)next(&in) << 32;
-	/* Exactly the mapping's size, so ASan sees any access past it. */
-	if (posix_memalign((void **)&map, 4096, RING_HDR + cap) != 0)
+	if ((map = fuzz_ring_map(&r, cap, RING_IN, RING_RX)) == NULL)
 		return 0;
-	memset(map, 0, RING_HDR + cap);
 	memset(map + RING_HDR, '\n', cap); /* stale bytes of no stream */
-	r.h = (struct ring_hdr *)map;
-	r.h->magic = RING_MAGIC;
-	r.h->version = RING_VERSION;
-	r.h->kind = RING_IN;
-	r.h->cap = cap;
-	r.h->data_off = RING_HDR;
-	r.d = &r.h->rx;
 	r.d->head = r.d->tail = start;
-	r.data = map + RING_HDR;
-	r.cap = cap;
-	r.maplen = RING_HDR + cap;
 	view = r; /* another process's mapping of the same file */
 
 	while (in.n > 0 && steps++ < 10000) {
