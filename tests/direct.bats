@@ -47,6 +47,17 @@ read_lines() {
 	return 1
 }
 
+# converse ID IN OUT: for each line of IN, writes it to ID (no escapes) and
+# appends the line read back to OUT; fails on a 10 s silence.
+converse() {
+	local line r
+	while IFS= read -r line; do
+		write -E "$1" "$line"
+		read -l -w 10 -v r "$1" || fail "no answer"
+		printf '%s\n' "$r" >>"$3"
+	done <"$2"
+}
+
 # in_order FILE: its numbers strictly increase.
 in_order() {
 	awk 'NR > 1 && $1 <= p { exit 1 } { p = $1 }' "$1"
@@ -62,17 +73,13 @@ cpu_ticks() {
 }
 
 @test "request/response: 300 lines of random bytes (1 B to 64 KiB) against an echo answering in random pieces, each answer byte-exact" {
-	local port line r
+	local port
 	port=$(bs_free_port)
 	py gen 11 300 65536 >"$T/in"
 	bs_bg py echo "$port" 12 "$T/eof"
 	peer_up "$port"
 	bind-output conv 127.0.0.1 "$port"
-	while IFS= read -r line; do
-		write -E conv "$line"
-		read -l -w 10 -v r conv || fail "no answer"
-		printf '%s\n' "$r" >>"$T/out"
-	done <"$T/in"
+	converse conv "$T/in" "$T/out"
 	cmp "$T/in" "$T/out"
 	unbind conv
 	# The peer sees the end at unbind: no copy of the socket is left open.
@@ -226,7 +233,7 @@ cpu_ticks() {
 }
 
 @test "bashsock on both ends (bind-output to bind-input -1 in another shell): 200 random lines there and back, byte-exact" {
-	local port line r
+	local port
 	port=$(bs_free_port)
 	py gen 71 200 16384 >"$T/in"
 	bs_bg bash -c '
@@ -236,11 +243,7 @@ cpu_ticks() {
 		_ "$BS_ROOT" "$port"
 	peer_up "$port"
 	bind-output near 127.0.0.1 "$port"
-	while IFS= read -r line; do
-		write -E near "$line"
-		read -l -w 10 -v r near || fail "no answer"
-		printf '%s\n' "$r" >>"$T/out"
-	done <"$T/in"
+	converse near "$T/in" "$T/out"
 	cmp "$T/in" "$T/out"
 	unbind near
 	bs_wait_gone "$BS_LAST" 500
