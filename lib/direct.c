@@ -349,6 +349,29 @@ direct_take(struct ring_hdr *h, uint32_t *word, pid_t self)
 	return ring_pidlock_try(word, self);
 }
 
+int
+direct_shell_receives(const struct ring_hdr *h)
+{
+	return LOAD(&h->direct.mode) != 0;
+}
+
+int
+direct_receive_turn(struct ring_hdr *h, pid_t self, int need)
+{
+	if ((need ? direct_take(h, &h->direct.rlock, self)
+		  : ring_pidlock_try(&h->direct.rlock, self)) == -1)
+		return -1;
+	if (need) {
+		STORE(&h->direct.mode, 0);
+	} else if (direct_shell_receives(h)) {
+		/* A shell began to receive since the caller looked: the
+		 * bytes are its. */
+		ring_pidunlock(&h->direct.rlock, self);
+		return -1;
+	}
+	return 0;
+}
+
 void
 direct_give(uint32_t *word, pid_t self)
 {

@@ -94,5 +94,13 @@ void direct_offer(struct ring_hdr *h, int fd);
  * go. 0 or -1. */
 int direct_take(struct ring_hdr *h, uint32_t *word, pid_t self);
 void direct_give(uint32_t *word, pid_t self);
+/* 1 while a shell receives on the connection itself (mode). */
+int direct_shell_receives(const struct ring_hdr *h);
+/* The helper's turn to receive (rlock taken for self; direct_give it
+ * after). need: the end or a loss is to be seen, so the lock is waited for
+ * (want: its holder rings the helper) and the input taken back (mode
+ * cleared); otherwise only a free lock while no shell receives. 0, or -1
+ * when it is not the helper's turn. */
+int direct_receive_turn(struct ring_hdr *h, pid_t self, int need);
 
 #endif

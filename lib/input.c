@@ -126,8 +126,7 @@ input_watch(struct input *in, int fd, void *ptr, int on)
 static int
 input_shell_receives(const struct input *in, const struct client *c)
 {
-	return c->offered &&
-	       __atomic_load_n(&in->r->h->direct.mode, __ATOMIC_SEQ_CST) != 0;
+	return c->offered && direct_shell_receives(in->r->h);
 }
 
 static void
@@ -829,7 +828,7 @@ static void
 input_serve(struct input *in, struct client *c, uint32_t events)
 {
 	struct ring_hdr *h = in->r->h;
-	int need = (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) != 0;
+	int need = (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) != 0, gone;
 
 	if (!c->offered) {
 		input_service(in, c);
@@ -839,21 +838,16 @@ input_serve(struct input *in, struct client *c, uint32_t events)
 		input_events(in, c); /* watch for its end only */
 		return;
 	}
-	if ((need ? direct_take(h, &h->direct.rlock, in->self)
-		  : ring_pidlock_try(&h->direct.rlock, in->self)) == -1) {
+	if (direct_receive_turn(h, in->self, need) == -1) {
 		c->rwanted = need;
 		input_events(in, c);
 		return;
 	}
-	if (need)
-		__atomic_store_n(&h->direct.mode, 0, __ATOMIC_SEQ_CST);
 	c->rwanted = 0;
-	if (!input_shell_receives(in, c) && input_service(in, c) == 1) {
-		direct_give(&h->direct.rlock, in->self);
-		return; /* c is gone */
-	}
+	gone = input_service(in, c) == 1;
 	direct_give(&h->direct.rlock, in->self);
-	input_events(in, c);
+	if (!gone)
+		input_events(in, c);
 }
 
 /* A shell let go of the receiver's lock: the clients waiting for it are

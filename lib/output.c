@@ -122,7 +122,7 @@ output_recv(struct output *out)
 static int
 output_shell_receives(const struct output *out)
 {
-	return __atomic_load_n(&out->r->h->direct.mode, __ATOMIC_SEQ_CST) != 0;
+	return direct_shell_receives(out->r->h);
 }
 
 /*
@@ -137,16 +137,12 @@ output_recv_locked(struct output *out, int need)
 	struct ring_hdr *h = out->r->h;
 	int rc;
 
-	if ((need ? direct_take(h, &h->direct.rlock, out->self)
-		  : ring_pidlock_try(&h->direct.rlock, out->self)) == -1) {
+	if (direct_receive_turn(h, out->self, need) == -1) {
 		out->rwanted = need;
 		return 0;
 	}
 	out->rwanted = 0;
-	if (need)
-		__atomic_store_n(&h->direct.mode, 0, __ATOMIC_SEQ_CST);
-	/* A shell that began to receive since we looked: its bytes. */
-	rc = output_shell_receives(out) ? 0 : output_recv(out);
+	rc = output_recv(out);
 	direct_give(&h->direct.rlock, out->self);
 	return rc;
 }
