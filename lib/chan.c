@@ -100,7 +100,7 @@ chan_take(struct ring *rx, const struct chan_rd *rq, int flags,
 	}
 	if (chan_grow(b, want) == -1)
 		return -3;
-	return ring_take_at(rx, t, b->p, want, flags);
+	return ring_take_at(rx, t, h, b->p, want, flags);
 }
 
 /* The shell's own receiving (direct.h), held across one read's rounds:

@@ -106,7 +106,7 @@ struct conv_client *conv_find(struct conv *cv, uint32_t n);
 /*
  * The client whose bytes start at rx's tail, that tail (*at), and how many
  * of its bytes follow in one run (*seg, up to head): what `read -c' may
- * take with ring_take_at(rx, *at, ...). 0 when rx is empty.
+ * take with ring_take_at(rx, *at, head, ...). 0 when rx is empty.
  */
 uint32_t conv_segment(
     struct conv *cv, const struct ring *rx, uint64_t *at, size_t *seg);

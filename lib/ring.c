@@ -308,9 +308,9 @@ ring_taken(struct ring *r, uint64_t t)
 }
 
 ssize_t
-ring_take_at(struct ring *r, uint64_t t, char *dst, size_t max, int flags)
+ring_take_at(
+    struct ring *r, uint64_t t, uint64_t h, char *dst, size_t max, int flags)
 {
-	uint64_t h = LOAD(&r->d->head);
 	size_t n = (size_t)(h - t), lim;
 	ssize_t k;
 
@@ -342,7 +342,8 @@ ring_take(struct ring *r, char *dst, size_t max, int flags)
 
 	/* ring_take_at fails when tail moved under it (another reader), or
 	 * when the header makes no sense: bounded, never a spin. */
-	while ((n = ring_take_at(r, LOAD(&r->d->tail), dst, max, flags)) == -1)
+	while ((n = ring_take_at(r, LOAD(&r->d->tail), LOAD(&r->d->head), dst,
+		    max, flags)) == -1)
 		if (++tries > 1000 || ring_corrupt(r))
 			return RING_TAKE_CORRUPT;
 	return (size_t)n;

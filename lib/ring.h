@@ -224,10 +224,13 @@ ssize_t ring_last_nl(const struct ring *r, size_t n);
  */
 #define RING_TAKE_CORRUPT ((size_t)-1)
 size_t ring_take(struct ring *r, char *dst, size_t max, int flags);
-/* One try of ring_take at tail t: the count taken, 0 as ring_take's 0, or
- * -1 when tail is no longer t (or head and t disagree): try again. */
+/* One try of ring_take at tail t over the bytes up to head h, as the caller
+ * saw them (a producer may publish more meanwhile: max, sized on what the
+ * caller saw, must not then read as a cut): the count taken, 0 as
+ * ring_take's 0, or -1 when tail is no longer t (or h and t disagree): try
+ * again. */
 ssize_t ring_take_at(
-    struct ring *r, uint64_t t, char *dst, size_t max, int flags);
+    struct ring *r, uint64_t t, uint64_t h, char *dst, size_t max, int flags);
 /* 1 when the header breaks tail <= head <= tail + cap, seen in a consistent
  * snapshot (tail did not move while head was read); 0 otherwise. Bounded:
  * no spinning on a header someone keeps rewriting. */

@@ -45,7 +45,8 @@ take_c(struct conv *cv, struct ring *r, char *buf, size_t max, int flags)
 	for (;;) {
 		if ((n = conv_segment(cv, r, &at, &seg)) == 0)
 			return 0;
-		k = ring_take_at(r, at, buf, seg < max ? seg : max, flags);
+		k = ring_take_at(
+		    r, at, at + seg, buf, seg < max ? seg : max, flags);
 		if (k >= 0) {
 			buf[k] = '\0';
 			return n;

@@ -296,10 +296,40 @@ test_corrupt(void)
 	ring_unmap(&r);
 }
 
+/*
+ * read -l sizes its buffer on what it saw buffered plus one, so that a line
+ * not yet whole is left (no newline in fewer bytes than max). A producer
+ * that publishes between that look and the take must not turn the look's
+ * max into a cut: the take works on the head its caller saw. (It loaded
+ * head again, and returned 13,508 bytes of a 59,296-byte line as a line.)
+ */
+static void
+test_take_snapshot(void)
+{
+	struct ring r;
+	char buf[64];
+	uint64_t t, h;
+
+	mkring(&r, 1024);
+	produce(&r, "abc");
+	t = ring_load(&r.d->tail);
+	h = ring_load(&r.d->head);
+	produce(&r, "def\nmore");
+	CHECK(ring_take_at(
+		  &r, t, h, buf, (size_t)(h - t) + 1, RING_TAKE_LINE) == 0);
+	CHECK(ring_used(&r) == 11);
+	h = ring_load(&r.d->head);
+	CHECK(ring_take_at(
+		  &r, t, h, buf, (size_t)(h - t) + 1, RING_TAKE_LINE) == 7);
+	CHECK(memcmp(buf, "abcdef\n", 7) == 0);
+	ring_unmap(&r);
+}
+
 int
 main(void)
 {
 	test_basic();
+	test_take_snapshot();
 	test_wrap();
 	test_full_line();
 	test_consumers();
