@@ -564,28 +564,17 @@ rtt_c() {
 # --- request/response on one connection: microseconds a round trip -------
 
 # conv_bs PORT N: one output binding to the C echo peer; N times
-# `write ID line` then `read -l -w 5 -v reply ID` on the same binding.
+# `write ID line` then `read -l -w 10 -v reply ID` on the same binding (rtt_bs_loop).
 conv_bs() {
-	local port=$1 n=$2 ep hp i r t0 t1
+	local port=$1 n=$2 ep hp
 	bs_load
 	"$PEER" echo "$port" &
 	ep=$!
 	waitlisten "$port"
 	bind-output -v hp conv 127.0.0.1 "$port" || fail "bind-output"
-	for ((i = 0; i < 20; i++)); do
-		write conv "$MSG"
-		read -l -w 5 -v r conv || fail "no echo"
-	done
-	t0=$EPOCHREALTIME
-	for ((i = 0; i < n; i++)); do
-		write conv "$MSG"
-		read -l -w 5 -v r conv || fail "no echo"
-	done
-	t1=$EPOCHREALTIME
-	[ "$r" = "$MSG" ] || fail "echo mangled: $r"
+	rtt_bs_loop "$n" conv conv
 	unbind conv
 	wait "$ep"
-	calc 'u / n' -v u="$(us "$t0" "$t1")" -v n="$n"
 }
 
 # conv_coproc socat|ncat PORT N: the same through a coprocess that holds
