@@ -596,7 +596,8 @@ cpu_ticks() {
 	tm_keys "for ((i = 0; i < 4096; i++)); do write -n -c 1 srv \"\$chunk\" || break; echo \$i >'$T/wrote'; done; echo af''ter=\$?" Enter
 	bs_wait_for 250 test -s "$T/wrote"
 	bs_wait_for 100 stalled "$T/wrote" || fail "the write never blocked"
-	tm_sleeping "$pid"
+	# Blocked: asleep (one sample could meet its 100 ms tick running).
+	bs_wait_for 50 tm_sleeping "$pid" || fail "the blocked shell never slept"
 	tm_keys C-c
 	tm_keys 'echo st=$?' Enter
 	tm_wait st=130
